@@ -1,0 +1,58 @@
+# OpenIPT — the two set-up commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+export DJANGO_SETTINGS_MODULE ?= config.settings
+
+.PHONY: run test demo lint migrate-check deploy-check install install-dev worker serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/base.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements/dev.txt requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $(VENV)/.installed-base $@
+
+install: $(VENV)/.installed-base
+install-dev: $(VENV)/.installed-dev
+
+## Serve OpenIPT on http://127.0.0.1:8000 (gunicorn + background worker, SQLite under var/).
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py createcachetable
+	exec $(PY) manage.py serve
+
+## Run the whole test suite (browser tests need Debian's chromium; see README).
+test: install-dev
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+## Load a demo practice with clearly fictional clients.
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy openipt config
+
+migrate-check: install-dev
+	$(PY) manage.py makemigrations --check --dry-run
+
+deploy-check: install
+	OPENIPT_DEPLOY_CHECK=1 DJANGO_SECRET_KEY=$$($(PY) -c "import secrets;print(secrets.token_urlsafe(64))") \
+	  DJANGO_ALLOWED_HOSTS=openipt.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+bench: install-dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles

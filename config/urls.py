@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("openipt.core.urls")),
+    path("", include("openipt.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("clients/", include("openipt.clients.urls")),
+    path("audit/", include("openipt.audit.urls")),
+]
+
+handler400 = "openipt.core.views.bad_request"
+handler403 = "openipt.core.views.permission_denied"
+handler404 = "openipt.core.views.page_not_found"
+handler500 = "openipt.core.views.server_error"

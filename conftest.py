@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+
+from openipt.core.testing import Personas, make_personas
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    return make_personas()
+
+
+@pytest.fixture
+def alice_client(client, personas):  # type: ignore[no-untyped-def]
+    """A Django test client signed in as Alice (MFA enrolled)."""
+    client.force_login(personas.alice)
+    return client

@@ -1,0 +1,112 @@
+"""Who may do what: the one place where authorisation is decided.
+
+Deny by default. Views never decide access themselves; they call the ``access_*``
+selectors, which call these functions and raise ``Http404`` when the answer is no (a
+person without access cannot even learn that a record exists).
+
+Rules:
+- Clinical access to a client comes only from an active place on the client's care team
+  (read and write), or from supervising an active care-team member (read only).
+- The admin role manages the practice, its staff and the audit log; it gives no clinical
+  access by itself.
+- Nothing crosses practices.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, Q
+
+from openipt.accounts.models import Membership, Supervision
+
+if TYPE_CHECKING:
+    from openipt.accounts.models import User
+    from openipt.clients.models import Client
+
+
+def active_membership(user: User | None) -> Membership | None:
+    """The user's active membership, cached on the user object for the request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    cached = getattr(user, "_openipt_membership", False)
+    if cached is not False:
+        return cached
+    membership = (
+        Membership.objects.select_related("practice").filter(user=user, is_active=True).first()
+    )
+    user._openipt_membership = membership  # type: ignore[union-attr]
+    return membership
+
+
+def staff_membership(user: User | None) -> Membership | None:
+    membership = active_membership(user)
+    if membership is None or membership.kind != Membership.Kind.STAFF:
+        return None
+    return membership
+
+
+def can_manage_practice(membership: Membership | None) -> bool:
+    return membership is not None and membership.is_staff_member and membership.is_admin
+
+
+def can_create_client(membership: Membership | None) -> bool:
+    return membership is not None and membership.is_staff_member and (
+        membership.is_clinician or membership.is_admin
+    )
+
+
+def can_be_on_care_team(membership: Membership | None) -> bool:
+    return (
+        membership is not None
+        and membership.is_active
+        and membership.is_staff_member
+        and (membership.is_clinician or membership.is_supervisor or membership.is_admin)
+    )
+
+
+def _care_team_q(membership: Membership) -> Q:
+    from openipt.clients.models import CareTeamMember
+
+    return Q(
+        Exists(
+            CareTeamMember.objects.filter(
+                client=OuterRef("pk"), member=membership, is_active=True
+            )
+        )
+    )
+
+
+def _supervised_q(membership: Membership) -> Q:
+    from openipt.clients.models import CareTeamMember
+
+    supervisees = Supervision.objects.filter(
+        supervisor=membership, is_active=True, supervisee__is_active=True
+    ).values("supervisee_id")
+    return Q(
+        Exists(
+            CareTeamMember.objects.filter(
+                client=OuterRef("pk"), member_id__in=supervisees, is_active=True
+            )
+        )
+    )
+
+
+def client_access_q(membership: Membership | None, *, write: bool = False) -> Q:
+    """A filter on ``Client`` matching exactly the clients this membership may reach."""
+    if membership is None or not membership.is_active or not membership.is_staff_member:
+        return Q(pk__in=[])
+    q = _care_team_q(membership)
+    if not write and membership.is_supervisor:
+        q |= _supervised_q(membership)
+    return Q(practice_id=membership.practice_id) & q
+
+
+def can_access_client(membership: Membership | None, client: Client, *, write: bool) -> bool:
+    from openipt.clients.models import Client
+
+    if membership is None or membership.practice_id != client.practice_id:
+        return False
+    return (
+        Client.objects.filter(client_access_q(membership, write=write), pk=client.pk).exists()
+    )

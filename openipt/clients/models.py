@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from openipt.accounts.models import Membership, Practice
+from openipt.core.models import BaseModel
+
+
+class Client(BaseModel):
+    """A person receiving care from a practice. Never deleted; see ``status``."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
+        ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="clients")
+    legal_given_name = models.CharField(_("legal given name"), max_length=100)
+    legal_family_name = models.CharField(_("legal family name"), max_length=100)
+    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    pronouns = models.CharField(_("pronouns"), max_length=40, blank=True)
+    date_of_birth = models.DateField(_("date of birth"))
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), max_length=500, blank=True)
+    preferred_language = models.CharField(_("preferred language"), max_length=40, blank=True)
+    emergency_contact_name = models.CharField(
+        _("emergency contact name"), max_length=150, blank=True
+    )
+    emergency_contact_relationship = models.CharField(
+        _("emergency contact relationship"), max_length=80, blank=True
+    )
+    emergency_contact_phone = models.CharField(
+        _("emergency contact phone"), max_length=40, blank=True
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=500, blank=True)
+    # Lower-cased "given family preferred" for search without per-row functions.
+    search_name = models.CharField(max_length=320, editable=False, default="")
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["practice", "status", "legal_family_name", "legal_given_name"]),
+            models.Index(fields=["practice", "date_of_birth"]),
+            models.Index(fields=["practice", "search_name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        given = self.preferred_name or self.legal_given_name
+        return f"{given} {self.legal_family_name}".strip()
+
+
+class ClientIdentifier(BaseModel):
+    class System(models.TextChoices):
+        PRACTICE = "practice", _("Practice record number")
+        NATIONAL = "national", _("National health number")
+        INSURANCE = "insurance", _("Insurance member number")
+        OTHER = "other", _("Other")
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="identifiers")
+    system = models.CharField(max_length=20, choices=System.choices)
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "system", "value"],
+                name="clients_clientidentifier_unique_in_practice",
+            )
+        ]
+        indexes = [models.Index(fields=["practice", "value"])]
+
+
+class CareTeamMember(BaseModel):
+    class Role(models.TextChoices):
+        PRIMARY = "primary", _("Primary clinician")
+        OTHER = "other", _("Care team member")
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="care_team")
+    member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="care_teams")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OTHER)
+    is_active = models.BooleanField(default=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "member"], name="clients_careteammember_unique_member"
+            ),
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(role="primary", is_active=True),
+                name="clients_careteammember_one_primary",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "is_active"])]
+
+
+class ConsentRecord(BaseModel):
+    class Kind(models.TextChoices):
+        TREATMENT = "treatment", _("Consent to treatment")
+        PORTAL = "portal", _("Consent to use the client portal")
+        CONTACT = "contact", _("Consent to be contacted")
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="consents")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TREATMENT)
+    consented_on = models.DateField(_("date of consent"))
+    text_version = models.CharField(_("consent text version"), max_length=40)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
