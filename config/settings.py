@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "openipt.accounts",
     "openipt.audit",
     "openipt.clients",
+    "openipt.measures",
+    "openipt.treatment",
 ]
 
 MIDDLEWARE = [
