@@ -1,0 +1,142 @@
+"""The parsed, immutable form of an instrument: what the scoring engine needs, nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+DIRECTIONS = ("higher_worse", "higher_better")
+MISSING_RULES = ("none", "prorate")
+
+
+@dataclass(frozen=True)
+class AnswerOption:
+    """One answer. ``weight`` is what it scores; ``entry`` is the number typed to choose it."""
+
+    code: str
+    display: str
+    weight: int | None
+    entry: int | None
+    system: str = ""
+    flag: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    link_id: str
+    text: str
+    options: tuple[AnswerOption, ...]
+    scored: bool = True
+    reverse_keyed: bool = False
+    code: str = ""
+
+    def option_for_code(self, code: str) -> AnswerOption | None:
+        return next((option for option in self.options if option.code == code), None)
+
+    def option_for_entry(self, entry: int) -> AnswerOption | None:
+        return next((option for option in self.options if option.entry == entry), None)
+
+    @property
+    def entries(self) -> tuple[int, ...]:
+        return tuple(option.entry for option in self.options if option.entry is not None)
+
+    @property
+    def min_weight(self) -> int:
+        return min(option.weight for option in self.options if option.weight is not None)
+
+    @property
+    def max_weight(self) -> int:
+        return max(option.weight for option in self.options if option.weight is not None)
+
+
+@dataclass(frozen=True)
+class Band:
+    min: int
+    max: int
+    code: str
+    label: str
+
+    def contains(self, value: int) -> bool:
+        return self.min <= value <= self.max
+
+
+@dataclass(frozen=True)
+class CriticalItem:
+    """Raise ``flag`` when the item's scored value is at least ``threshold``."""
+
+    link_id: str
+    threshold: int
+    flag: str
+
+
+@dataclass(frozen=True)
+class NoticeRule:
+    """Add ``code`` (not a risk flag) when any answered scored item is at most ``at_most``."""
+
+    code: str
+    at_most: int
+
+
+@dataclass(frozen=True)
+class InstrumentDefinition:
+    code: str
+    url: str
+    version: str
+    title: str
+    items: tuple[Item, ...]
+    range_min: int
+    range_max: int
+    direction: str
+    bands: tuple[Band, ...]
+    critical_items: tuple[CriticalItem, ...] = ()
+    missing_rule: str = "none"
+    max_missing: int = 0
+    percent_multiplier: int | None = None
+    notices: tuple[NoticeRule, ...] = ()
+    panel_code: str = ""
+    total_code: str = ""
+    copyright: str = ""
+    citation: str = ""
+    band_convention: str = ""
+
+    @property
+    def scored_items(self) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.scored)
+
+    def item(self, link_id: str) -> Item | None:
+        return next((item for item in self.items if item.link_id == link_id), None)
+
+
+def with_cutoff(definition: InstrumentDefinition, cutoff: int) -> InstrumentDefinition:
+    """A screening instrument (two bands) re-split at ``cutoff``: positive when total >= cutoff.
+
+    PHQ-2 and GAD-2 declare a default cut-off of 3; a practice may choose another.
+    """
+    if len(definition.bands) != 2:
+        raise ValueError(f"{definition.code} is not a two-band screening instrument")
+    if not definition.range_min < cutoff <= definition.range_max:
+        raise ValueError(
+            f"cut-off {cutoff} must be above {definition.range_min} "
+            f"and at most {definition.range_max}"
+        )
+    low, high = definition.bands
+    bands = (replace(low, max=cutoff - 1), replace(high, min=cutoff))
+    return replace(definition, bands=bands)
+
+
+def with_critical_threshold(
+    definition: InstrumentDefinition, link_id: str, threshold: int
+) -> InstrumentDefinition:
+    """The same definition with one critical item's threshold changed (a practice setting)."""
+    item = definition.item(link_id)
+    is_critical = any(critical.link_id == link_id for critical in definition.critical_items)
+    if item is None or not is_critical:
+        raise ValueError(f"{link_id!r} is not a critical item of {definition.code}")
+    if not item.min_weight < threshold <= item.max_weight:
+        raise ValueError(
+            f"threshold {threshold} must be above {item.min_weight} and at most {item.max_weight}"
+        )
+    critical_items = tuple(
+        replace(critical, threshold=threshold) if critical.link_id == link_id else critical
+        for critical in definition.critical_items
+    )
+    return replace(definition, critical_items=critical_items)
