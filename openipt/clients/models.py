@@ -6,7 +6,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import Membership, Practice
+from openipt.clients.validators import (
+    reject_angle_brackets,
+    validate_birth_date,
+    validate_not_future,
+)
 from openipt.core.models import BaseModel
+
+NO_MARKUP = [reject_angle_brackets]
 
 
 class Client(BaseModel):
@@ -18,26 +25,32 @@ class Client(BaseModel):
         ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="clients")
-    legal_given_name = models.CharField(_("legal given name"), max_length=100)
-    legal_family_name = models.CharField(_("legal family name"), max_length=100)
-    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
-    pronouns = models.CharField(_("pronouns"), max_length=40, blank=True)
-    date_of_birth = models.DateField(_("date of birth"))
+    legal_given_name = models.CharField(_("legal given name"), max_length=100, validators=NO_MARKUP)
+    legal_family_name = models.CharField(
+        _("legal family name"), max_length=100, validators=NO_MARKUP
+    )
+    preferred_name = models.CharField(
+        _("preferred name"), max_length=100, validators=NO_MARKUP, blank=True
+    )
+    pronouns = models.CharField(_("pronouns"), max_length=40, validators=NO_MARKUP, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), validators=[validate_birth_date])
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    address = models.TextField(_("address"), max_length=500, blank=True)
-    preferred_language = models.CharField(_("preferred language"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, validators=NO_MARKUP, blank=True)
+    address = models.TextField(_("address"), max_length=500, validators=NO_MARKUP, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=40, validators=NO_MARKUP, blank=True
+    )
     emergency_contact_name = models.CharField(
-        _("emergency contact name"), max_length=150, blank=True
+        _("emergency contact name"), max_length=150, validators=NO_MARKUP, blank=True
     )
     emergency_contact_relationship = models.CharField(
-        _("emergency contact relationship"), max_length=80, blank=True
+        _("emergency contact relationship"), max_length=80, validators=NO_MARKUP, blank=True
     )
     emergency_contact_phone = models.CharField(
-        _("emergency contact phone"), max_length=40, blank=True
+        _("emergency contact phone"), max_length=40, validators=NO_MARKUP, blank=True
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    status_reason = models.CharField(max_length=500, blank=True)
+    status_reason = models.CharField(_("reason"), max_length=500, blank=True)
     # Lower-cased "given family preferred" for search without per-row functions.
     search_name = models.CharField(max_length=320, editable=False, default="")
     version = models.PositiveIntegerField(default=1)
@@ -74,7 +87,7 @@ class ClientIdentifier(BaseModel):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="identifiers")
     system = models.CharField(max_length=20, choices=System.choices)
-    value = models.CharField(max_length=64)
+    value = models.CharField(_("identifier"), max_length=64, validators=NO_MARKUP)
 
     class Meta:
         constraints = [
@@ -95,7 +108,9 @@ class CareTeamMember(BaseModel):
     member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="care_teams")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.OTHER)
     is_active = models.BooleanField(default=True)
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -119,8 +134,8 @@ class ConsentRecord(BaseModel):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="consents")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TREATMENT)
-    consented_on = models.DateField(_("date of consent"))
-    text_version = models.CharField(_("consent text version"), max_length=40)
+    consented_on = models.DateField(_("date of consent"), validators=[validate_not_future])
+    text_version = models.CharField(_("consent text version"), max_length=40, validators=NO_MARKUP)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

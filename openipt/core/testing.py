@@ -18,7 +18,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from openipt.accounts.models import Membership, Practice, Supervision, User
-from openipt.clients.models import CareTeamMember, Client
+from openipt.clients.models import Client
+from openipt.clients.services import ClientData, client_create
 
 PASSWORD = "correct horse battery staple 42"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -71,23 +72,10 @@ def make_staff(
 def make_client(
     practice: Practice, primary: User, *, given: str, family: str, **fields: Any
 ) -> Client:
+    """A client created through the real service, with ``primary`` as primary clinician."""
     fields.setdefault("date_of_birth", dt.date(1990, 5, 17))
-    client = Client.objects.create(
-        practice=practice,
-        legal_given_name=given,
-        legal_family_name=family,
-        search_name=f"{given} {family} {fields.get('preferred_name', '')}".lower().strip(),
-        created_by=primary,
-        updated_by=primary,
-        **fields,
-    )
-    CareTeamMember.objects.create(
-        client=client,
-        member=Membership.objects.get(user=primary),
-        role=CareTeamMember.Role.PRIMARY,
-        added_by=primary,
-    )
-    return client
+    data = ClientData(legal_given_name=given, legal_family_name=family, **fields)
+    return client_create(actor=primary, practice=practice, data=data)
 
 
 def make_personas() -> Personas:

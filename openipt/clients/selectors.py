@@ -1,0 +1,185 @@
+"""Every read of client records that needs permission. ``access_*`` raise ``Http404``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest
+
+from openipt.accounts import policy
+from openipt.accounts.models import Membership
+from openipt.audit import services as audit
+from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
+
+if TYPE_CHECKING:
+    from openipt.accounts.models import User
+
+
+def _parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
+    if isinstance(value, uuid_lib.UUID):
+        return value
+    try:
+        return uuid_lib.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404 from None
+
+
+def accessible_clients(user: User, *, write: bool = False) -> QuerySet[Client]:
+    """Exactly the clients ``user`` may read (or, with ``write``, change)."""
+    membership = policy.staff_membership(user)
+    return Client.objects.filter(policy.client_access_q(membership, write=write))
+
+
+def access_client(user: User, client_uuid: str | uuid_lib.UUID, *, write: bool = False) -> Client:
+    """The client with this UUID if ``user`` may reach it; otherwise ``Http404``."""
+    key = _parse_uuid(client_uuid)
+    client = accessible_clients(user, write=write).filter(uuid=key).first()
+    if client is None:
+        raise Http404
+    return client
+
+
+def can_write_client(user: User, client: Client) -> bool:
+    return policy.can_access_client(policy.staff_membership(user), client, write=True)
+
+
+def client_read_record(
+    *, user: User, client: Client, request: HttpRequest | None = None, detail: str = ""
+) -> None:
+    """Audit that ``user`` saw this client's data (one 'read' event)."""
+    audit.record(
+        actor=user, action="read", obj=client, client=client, request=request, detail=detail
+    )
+
+
+def client_list_read_record(
+    *, user: User, page: Page[Client], request: HttpRequest | None = None
+) -> None:
+    """Audit one read for a page of search results (names and dates of birth were shown).
+
+    The search terms are not logged: they may themselves be personal data.
+    """
+    membership = policy.staff_membership(user)
+    audit.record(
+        actor=user,
+        action="read",
+        object_type="clients.client_list",
+        practice_id=membership.practice_id if membership else None,
+        request=request,
+        detail=f"page {page.number}: {len(page.object_list)} clients shown",
+    )
+
+
+def _primary_prefetch() -> Prefetch[Any]:
+    return Prefetch(
+        "care_team",
+        queryset=CareTeamMember.objects.filter(
+            role=CareTeamMember.Role.PRIMARY, is_active=True
+        ).select_related("member__user"),
+        to_attr="primary_team",
+    )
+
+
+def client_search(
+    user: User,
+    *,
+    q: str = "",
+    dob: dt.date | None = None,
+    identifier: str = "",
+    status: str | None = Client.Status.ACTIVE,
+    page: int | str = 1,
+) -> Page[Client]:
+    """One page of the clients ``user`` may read, matching every given criterion.
+
+    Name search matches any part of the legal or preferred names, ignoring case; each word
+    of ``q`` must match. ``identifier`` matches a whole identifier value exactly.
+    """
+    qs = accessible_clients(user)
+    for term in q.lower().split():
+        qs = qs.filter(search_name__contains=term)
+    if dob is not None:
+        qs = qs.filter(date_of_birth=dob)
+    if identifier.strip():
+        owners = ClientIdentifier.objects.filter(value=identifier.strip()).values("client_id")
+        qs = qs.filter(pk__in=owners)
+    if status:
+        qs = qs.filter(status=status)
+    qs = qs.order_by("legal_family_name", "legal_given_name", "pk").prefetch_related(
+        _primary_prefetch(),
+        Prefetch("identifiers", queryset=ClientIdentifier.objects.order_by("system")),
+    )
+    paginator = Paginator(qs, settings.OPENIPT_CLIENTS_PER_PAGE)
+    return paginator.get_page(page)
+
+
+@dataclass(frozen=True)
+class ClientOverview:
+    client: Client
+    identifiers: list[ClientIdentifier]
+    care_team: list[CareTeamMember]
+    consents: list[ConsentRecord]
+    can_write: bool
+
+
+def client_overview(
+    user: User, client_uuid: str | uuid_lib.UUID, *, request: HttpRequest | None = None
+) -> ClientOverview:
+    """Everything the client page shows; audited as one read."""
+    client = access_client(user, client_uuid)
+    overview = ClientOverview(
+        client=client,
+        identifiers=list(client.identifiers.order_by("system")),
+        care_team=care_team_of(client),
+        consents=list(
+            client.consents.select_related("recorded_by").order_by("-consented_on", "-pk")
+        ),
+        can_write=can_write_client(user, client),
+    )
+    client_read_record(user=user, client=client, request=request)
+    return overview
+
+
+def care_team_of(client: Client) -> list[CareTeamMember]:
+    """Active care-team members, primary first."""
+    return list(
+        client.care_team.filter(is_active=True)
+        .select_related("member__user")
+        .order_by("-role", "member__user__full_name")  # "primary" > "other": primary first
+    )
+
+
+def care_team_candidates(client: Client) -> list[Membership]:
+    """Colleagues who could join this client's care team (not already on it)."""
+    on_team = CareTeamMember.objects.filter(client=client, is_active=True).values("member_id")
+    staff = (
+        Membership.objects.filter(practice_id=client.practice_id, is_active=True)
+        .exclude(pk__in=on_team)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    return [m for m in staff if policy.can_be_on_care_team(m)]
+
+
+def primary_clinician_choices(user: User) -> list[Membership]:
+    """Clinicians of the user's practice who can be a new client's primary clinician."""
+    membership = policy.staff_membership(user)
+    if membership is None:
+        return []
+    staff = (
+        Membership.objects.filter(
+            practice_id=membership.practice_id, is_active=True, is_clinician=True
+        )
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    return [m for m in staff if policy.can_be_on_care_team(m)]
+
+
+def may_create_client(user: User) -> bool:
+    return policy.can_create_client(policy.staff_membership(user))

@@ -1,0 +1,391 @@
+"""Every write to client records: create, edit, status, care team, consent.
+
+Each function is keyword-only, runs in one transaction, validates with ``full_clean`` and
+writes exactly one audit event in the same transaction. Permission is checked here too, so
+the portal, the API and the workspace cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from openipt.accounts import policy
+from openipt.accounts.models import Membership, Practice
+from openipt.audit import services as audit
+from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
+
+if TYPE_CHECKING:
+    from openipt.accounts.models import User
+
+
+@dataclass(frozen=True)
+class ClientData:
+    """The editable demographics of a client."""
+
+    legal_given_name: str
+    legal_family_name: str
+    date_of_birth: dt.date
+    preferred_name: str = ""
+    pronouns: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+    preferred_language: str = ""
+    emergency_contact_name: str = ""
+    emergency_contact_relationship: str = ""
+    emergency_contact_phone: str = ""
+
+
+@dataclass(frozen=True)
+class IdentifierData:
+    system: str
+    value: str
+
+
+CLIENT_FIELDS = tuple(f.name for f in fields(ClientData))
+
+
+class StaleVersionError(ValidationError):
+    """The record changed after the user opened it (QUALITY.md R2)."""
+
+
+def identifier_field(system: str) -> str:
+    """The error key (and form field name) for an identifier of ``system``."""
+    return f"identifier_{system}"
+
+
+def search_name_for(client: Client) -> str:
+    parts = (client.legal_given_name, client.legal_family_name, client.preferred_name)
+    return " ".join(p.strip() for p in parts if p.strip()).lower()[:320]
+
+
+def _require_write(actor: User, client: Client) -> Membership:
+    membership = policy.staff_membership(actor)
+    if membership is None or not policy.can_access_client(membership, client, write=True):
+        raise PermissionDenied
+    return membership
+
+
+def _lock(client: Client, expected_version: int | None) -> Client:
+    """Re-read the row under a write lock and refuse a stale version."""
+    fresh = Client.objects.select_for_update().get(pk=client.pk)
+    if expected_version is not None and fresh.version != expected_version:
+        raise StaleVersionError(
+            _(
+                "Someone else saved changes to this client after you opened the page, so "
+                "your changes were not saved. Open the record again to see the latest "
+                "details, then make your changes."
+            ),
+            code="stale",
+        )
+    return fresh
+
+
+def _check_primary(practice: Practice, primary: Membership) -> None:
+    if (
+        primary.practice_id != practice.pk
+        or not policy.can_be_on_care_team(primary)
+        or not primary.is_clinician
+    ):
+        raise ValidationError(
+            {"primary_clinician": _("Choose a clinician of this practice.")}, code="invalid"
+        )
+
+
+@transaction.atomic
+def client_create(
+    *,
+    actor: User,
+    data: ClientData,
+    practice: Practice | None = None,
+    primary_clinician: Membership | None = None,
+    identifiers: Sequence[IdentifierData] = (),
+    request: HttpRequest | None = None,
+) -> Client:
+    """Create a client with a primary clinician (the creator, if they are a clinician)."""
+    membership = policy.staff_membership(actor)
+    if membership is None or not policy.can_create_client(membership):
+        raise PermissionDenied
+    if practice is not None and practice.pk != membership.practice_id:
+        raise PermissionDenied
+    if primary_clinician is None:
+        if not membership.is_clinician:
+            raise ValidationError(
+                {"primary_clinician": _("Choose the client's primary clinician.")},
+                code="required",
+            )
+        primary_clinician = membership
+    _check_primary(membership.practice, primary_clinician)
+    client = Client(practice=membership.practice, created_by=actor, updated_by=actor)
+    for name in CLIENT_FIELDS:
+        setattr(client, name, getattr(data, name))
+    client.search_name = search_name_for(client)
+    client.full_clean()
+    client.save()
+    _set_identifiers(client, identifiers)
+    team = CareTeamMember(
+        client=client,
+        member=primary_clinician,
+        role=CareTeamMember.Role.PRIMARY,
+        added_by=actor,
+    )
+    team.full_clean()
+    team.save()
+    audit.record(actor=actor, action="create", obj=client, client=client, request=request)
+    return client
+
+
+def _set_identifiers(client: Client, identifiers: Sequence[IdentifierData]) -> list[str]:
+    """Make the client's identifiers match ``identifiers`` (one per system; blank removes).
+
+    Returns the systems that changed. Raises a field error for a value already used by
+    another client of the practice.
+    """
+    wanted = {i.system: i.value.strip() for i in identifiers}
+    current = {i.system: i for i in client.identifiers.all()}
+    changed: list[str] = []
+    for system, value in wanted.items():
+        existing = current.get(system)
+        if existing is not None and existing.value == value:
+            continue
+        changed.append(system)
+        if not value:
+            if existing is not None:
+                existing.delete()
+            continue
+        _check_identifier_free(client, system, value)
+        identifier = existing or ClientIdentifier(
+            client=client, practice_id=client.practice_id, system=system
+        )
+        identifier.value = value
+        try:
+            identifier.full_clean()
+        except ValidationError as exc:
+            raise ValidationError({identifier_field(system): exc.messages}) from exc
+        identifier.save()
+    return changed
+
+
+def _check_identifier_free(client: Client, system: str, value: str) -> None:
+    taken = (
+        ClientIdentifier.objects.filter(practice_id=client.practice_id, system=system, value=value)
+        .exclude(client=client)
+        .exists()
+    )
+    if taken:
+        raise ValidationError(
+            {
+                identifier_field(system): _(
+                    "Another client in this practice already has this identifier."
+                )
+            },
+            code="duplicate",
+        )
+
+
+@transaction.atomic
+def client_update(
+    *,
+    actor: User,
+    client: Client,
+    expected_version: int,
+    data: ClientData,
+    identifiers: Sequence[IdentifierData] | None = None,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Save edited demographics, refusing the save if the record changed meanwhile."""
+    _require_write(actor, client)
+    fresh = _lock(client, expected_version)
+    changed = [n for n in CLIENT_FIELDS if getattr(fresh, n) != getattr(data, n)]
+    for name in changed:
+        setattr(fresh, name, getattr(data, name))
+    fresh.search_name = search_name_for(fresh)
+    fresh.full_clean()
+    changed_ids = _set_identifiers(fresh, identifiers or ())
+    changed += [identifier_field(s) for s in changed_ids]
+    if not changed:
+        return fresh
+    fresh.version += 1
+    fresh.updated_by = actor
+    fresh.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=fresh,
+        client=fresh,
+        request=request,
+        detail="changed: " + ", ".join(changed),
+    )
+    return fresh
+
+
+@transaction.atomic
+def client_set_status(
+    *,
+    actor: User,
+    client: Client,
+    status: str,
+    reason: str,
+    expected_version: int | None = None,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Archive, reactivate or mark as entered in error. Nothing is ever deleted."""
+    _require_write(actor, client)
+    fresh = _lock(client, expected_version)
+    if status not in Client.Status.values:
+        raise ValidationError({"status": _("Choose a status.")}, code="invalid")
+    if status == fresh.status:
+        raise ValidationError(
+            {"status": _("The client already has this status.")}, code="unchanged"
+        )
+    if not reason.strip():
+        raise ValidationError(
+            {"reason": _("Please give the reason for this change.")}, code="required"
+        )
+    previous = fresh.status
+    fresh.status = status
+    fresh.status_reason = reason.strip()
+    fresh.version += 1
+    fresh.updated_by = actor
+    fresh.full_clean()
+    fresh.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=fresh,
+        client=fresh,
+        request=request,
+        detail=f"status: {previous} -> {status}",
+    )
+    return fresh
+
+
+@transaction.atomic
+def care_team_add(
+    *,
+    actor: User,
+    client: Client,
+    member: Membership,
+    request: HttpRequest | None = None,
+) -> CareTeamMember:
+    """Put a colleague of the same practice on the client's care team."""
+    _require_write(actor, client)
+    if member.practice_id != client.practice_id or not policy.can_be_on_care_team(member):
+        raise ValidationError({"member": _("Choose a colleague of this practice.")}, code="invalid")
+    entry = CareTeamMember.objects.filter(client=client, member=member).first()
+    if entry is not None and entry.is_active:
+        raise ValidationError(
+            {"member": _("This person is already on the care team.")}, code="duplicate"
+        )
+    if entry is None:
+        entry = CareTeamMember(client=client, member=member, added_by=actor)
+    entry.is_active = True
+    entry.role = CareTeamMember.Role.OTHER
+    entry.added_by = actor
+    entry.full_clean()
+    entry.save()
+    audit.record(actor=actor, action="create", obj=entry, client=client, request=request)
+    return entry
+
+
+@transaction.atomic
+def care_team_remove(
+    *,
+    actor: User,
+    client: Client,
+    entry: CareTeamMember,
+    request: HttpRequest | None = None,
+) -> CareTeamMember:
+    """Take someone off the care team (the row stays, inactive). Never the primary."""
+    _require_write(actor, client)
+    entry = CareTeamMember.objects.select_for_update().get(pk=entry.pk, client=client)
+    if entry.role == CareTeamMember.Role.PRIMARY:
+        raise ValidationError(
+            _("Make someone else the primary clinician before removing this person."),
+            code="primary",
+        )
+    if not entry.is_active:
+        return entry
+    entry.is_active = False
+    entry.full_clean()
+    entry.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=entry,
+        client=client,
+        request=request,
+        detail="removed from care team",
+    )
+    return entry
+
+
+@transaction.atomic
+def care_team_make_primary(
+    *,
+    actor: User,
+    client: Client,
+    entry: CareTeamMember,
+    request: HttpRequest | None = None,
+) -> CareTeamMember:
+    """Make an active care-team clinician the primary; the previous primary stays on."""
+    _require_write(actor, client)
+    entry = CareTeamMember.objects.select_for_update().get(pk=entry.pk, client=client)
+    if not entry.is_active or not entry.member.is_clinician or not entry.member.is_active:
+        raise ValidationError(
+            _("Only an active clinician on the care team can be the primary clinician."),
+            code="invalid",
+        )
+    if entry.role == CareTeamMember.Role.PRIMARY:
+        return entry
+    # Demote first: the database allows only one active primary per client.
+    CareTeamMember.objects.filter(
+        client=client, role=CareTeamMember.Role.PRIMARY, is_active=True
+    ).update(role=CareTeamMember.Role.OTHER)
+    entry.role = CareTeamMember.Role.PRIMARY
+    entry.full_clean()
+    entry.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=entry,
+        client=client,
+        request=request,
+        detail="made primary clinician",
+    )
+    return entry
+
+
+@transaction.atomic
+def consent_record_add(
+    *,
+    actor: User,
+    client: Client,
+    kind: str,
+    consented_on: dt.date,
+    text_version: str,
+    notes: str = "",
+    request: HttpRequest | None = None,
+) -> ConsentRecord:
+    """Record a consent the client gave; ``recorded_by`` is the actor."""
+    _require_write(actor, client)
+    consent = ConsentRecord(
+        client=client,
+        kind=kind,
+        consented_on=consented_on,
+        text_version=text_version.strip(),
+        notes=notes.strip(),
+        recorded_by=actor,
+    )
+    consent.full_clean()
+    consent.save()
+    audit.record(actor=actor, action="create", obj=consent, client=client, request=request)
+    return consent
