@@ -44,6 +44,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["practice_id", "occurred_at"]),
             models.Index(fields=["client_id", "occurred_at"]),
         ]
+        constraints = [
+            # Each event has exactly one successor: two writers can never fork the chain.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_auditevent_one_successor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_type}"

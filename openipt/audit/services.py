@@ -1,13 +1,35 @@
-"""Writing audit events. Every read or write of client data calls ``record``.
+"""Writing audit events. Every create, read, update, delete, print and export of client data
+calls ``record`` (or ``record_read`` from a view).
 
-``record`` must be called inside the same transaction as the change it describes; if it
-fails, the surrounding request fails too (fail closed, QUALITY.md S12).
+Rules for callers:
+
+- Call it inside the same transaction as the change it describes, and for a read before the
+  response is built. If it fails, it raises, and so the surrounding request fails too: the
+  change is rolled back and the data is not shown (fail closed, QUALITY.md S12). Never
+  catch its exceptions.
+- ``detail`` is a short, non-clinical note for administrators: which fields changed (their
+  names, never their values), a status transition, a count. It must never carry clinical
+  content: no notes, answers, scores, diagnoses, free text typed about a client. The audit
+  log is kept for years, is read by administrators without clinical access and is exported
+  to CSV; anything clinical in it would leak past every other control.
+
+How the chain works: each event stores the hash of the event before it (``prev_hash``) and
+its own ``hash`` = SHA-256 over a fixed, versioned layout of its fields and ``prev_hash``
+(``event_digest``). Writers are serialised on the chain head, so the chain never forks
+(and a unique constraint on ``prev_hash`` refuses a fork if that ever failed):
+
+- PostgreSQL: a transaction-scoped advisory lock, held until the caller's transaction ends.
+- SQLite: transactions start IMMEDIATE (settings), taking the single write lock first.
+  Even under DEFERRED, a writer whose snapshot is stale cannot upgrade to a write lock
+  (SQLITE_BUSY_SNAPSHOT), so a fork still fails rather than being committed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, transaction
 from django.http import HttpRequest
@@ -17,20 +39,32 @@ from openipt.audit.models import AuditEvent
 
 if TYPE_CHECKING:
     from openipt.accounts.models import User
+    from openipt.clients.models import Client
 
 GENESIS_HASH = "0" * 64
+HASH_LAYOUT = "openipt-audit-v1"
 _CHAIN_LOCK_KEY = 7_041_990  # PostgreSQL advisory lock that serialises the chain head
+DETAIL_MAX = 500
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_digest(event: AuditEvent) -> str:
-    """The SHA-256 of the event's content and the previous hash, in a fixed layout."""
-    occurred = event.occurred_at.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    parts = [
-        occurred,
-        str(event.practice_id or ""),
-        str(event.actor_id or ""),
+    """SHA-256 over the event's content and the previous hash, in a fixed layout.
+
+    The fields are encoded as one JSON array (so no field can bleed into the next) behind
+    a layout version; change the layout only by adding a new version and keeping the old
+    one verifiable.
+    """
+    layout = [
+        HASH_LAYOUT,
+        _utc_text(event.occurred_at),
+        event.practice_id,
+        event.actor_id,
         event.actor_email,
-        str(event.client_id or ""),
+        event.client_id,
         event.client_uuid,
         event.action,
         event.object_type,
@@ -39,11 +73,16 @@ def event_digest(event: AuditEvent) -> str:
         event.detail,
         event.prev_hash,
     ]
-    payload = "\x1f".join(parts).encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()
+    payload = json.dumps(layout, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def client_address(request: HttpRequest | None) -> str:
+    """The address the request came from, as the server saw it (``REMOTE_ADDR``).
+
+    Behind a reverse proxy the server must be configured to set ``REMOTE_ADDR`` from the
+    proxy's header; we never trust a client-supplied ``X-Forwarded-For`` here.
+    """
     if request is None:
         return ""
     return str(request.META.get("REMOTE_ADDR", ""))[:45]
@@ -56,34 +95,37 @@ def record(
     obj: Any = None,
     object_type: str = "",
     object_id: str = "",
-    client: Any = None,
+    client: Client | None = None,
     practice_id: int | None = None,
     request: HttpRequest | None = None,
     detail: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain. ``detail`` must never contain clinical content."""
+    """Append one event to the chain and return it. ``detail`` is never clinical content."""
     if action not in AuditEvent.Action.values:
         raise ValueError(f"Unknown audit action {action!r}")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "uuid", obj.pk))
-    if client is not None and practice_id is None:
+    if client is not None:
+        if practice_id is not None and practice_id != client.practice_id:
+            raise ValueError("The client belongs to another practice than the event")
         practice_id = client.practice_id
+    known_actor = actor is not None and actor.pk is not None
     with transaction.atomic():
         _lock_chain()
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             occurred_at=timezone.now(),
             practice_id=practice_id,
-            actor_id=actor.pk if actor is not None and actor.pk else None,
-            actor_email=(actor.email if actor is not None and actor.pk else "")[:254],
+            actor_id=actor.pk if known_actor and actor is not None else None,
+            actor_email=actor.email[:254] if known_actor and actor is not None else "",
             client_id=client.pk if client is not None else None,
             client_uuid=str(client.uuid) if client is not None else "",
             action=action,
             object_type=object_type[:60],
             object_id=object_id[:64],
             source_address=client_address(request),
-            detail=detail[:500],
+            detail=detail[:DETAIL_MAX],
             prev_hash=last or GENESIS_HASH,
         )
         event.hash = event_digest(event)
@@ -91,8 +133,26 @@ def record(
     return event
 
 
+def record_read(
+    request: HttpRequest, client: Client, obj: Any = None, *, detail: str = ""
+) -> AuditEvent:
+    """Record that the signed-in user of ``request`` has been shown ``obj`` of ``client``.
+
+    Call it in the view after fetching and before rendering; ``obj`` defaults to the
+    client record itself.
+    """
+    actor = cast("User", request.user) if request.user.is_authenticated else None
+    return record(
+        actor=actor,
+        action=AuditEvent.Action.READ,
+        obj=client if obj is None else obj,
+        client=client,
+        request=request,
+        detail=detail,
+    )
+
+
 def _lock_chain() -> None:
-    # SQLite: transactions start IMMEDIATE (settings), so writers are already serialised.
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from openipt.audit import views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.report, name="report"),
+    path("export.csv", views.export, name="export"),
+]
