@@ -5,6 +5,14 @@ import pytest
 from openipt.core.testing import Personas, make_personas
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters live in the cache; no test may inherit another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def personas(db: None) -> Personas:
     return make_personas()

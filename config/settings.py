@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "openipt.clients",
     "openipt.measures",
     "openipt.treatment",
+    "openipt.scheduling",
+    "openipt.portal",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openipt.core.context_processors.shell",
+                "openipt.measures.context_processors.alerts",
             ],
         },
     }
@@ -99,7 +102,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "openipt.sqlite3",
+            "NAME": str(VAR_DIR / "openipt.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -169,6 +172,15 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpenIPT"
 MFA_RECOVERY_CODE_COUNT = 10
+# TOTP secrets and recovery-code seeds are encrypted at rest (Fernet) by this adapter.
+# MFA code entry is throttled by ACCOUNT_RATE_LIMITS["login_failed"] (per IP and per user).
+MFA_ADAPTER = "openipt.accounts.mfa_adapter.MfaAdapter"
+OPENIPT_FIELD_ENCRYPTION_KEY = env_str("OPENIPT_FIELD_ENCRYPTION_KEY")
+OPENIPT_INVITATION_DAYS = env_int("OPENIPT_INVITATION_DAYS", 7)
+# Measures: an unacknowledged risk alert escalates to the supervisor after this many minutes;
+# an assigned questionnaire not completed this many days after its due date expires.
+OPENIPT_ALERT_ESCALATION_MINUTES = env_int("OPENIPT_ALERT_ESCALATION_MINUTES", 60)
+OPENIPT_ASSIGNMENT_EXPIRY_DAYS = env_int("OPENIPT_ASSIGNMENT_EXPIRY_DAYS", 7)
 
 # Sessions: idle time-out (minutes) and an absolute lifetime (hours).
 OPENIPT_IDLE_TIMEOUT_MINUTES = env_int("OPENIPT_IDLE_TIMEOUT_MINUTES", 15)
@@ -228,6 +240,14 @@ TASKS = {
         "BACKEND": env_str("OPENIPT_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# Scheduling: reminder lead times (hours before an appointment, comma-separated), the
+# channels used (email, sms) and the SMS backend (a class with ``send(to, text)``).
+OPENIPT_REMINDER_LEAD_HOURS = [
+    int(hours) for hours in env_list("OPENIPT_REMINDER_LEAD_HOURS", ["24"])
+]
+OPENIPT_REMINDER_CHANNELS = env_list("OPENIPT_REMINDER_CHANNELS", ["email"])
+OPENIPT_SMS_BACKEND = env_str("OPENIPT_SMS_BACKEND", "openipt.scheduling.sms.ConsoleSmsBackend")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]

@@ -88,7 +88,8 @@ class Membership(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["user"], name="accounts_membership_one_per_user"),
             models.CheckConstraint(
-                condition=Q(kind="staff") | Q(is_admin=False, is_supervisor=False, is_clinician=False),
+                condition=Q(kind="staff")
+                | Q(is_admin=False, is_supervisor=False, is_clinician=False),
                 name="accounts_membership_client_has_no_staff_role",
             ),
         ]

@@ -14,7 +14,7 @@ Rules:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.db.models import Exists, OuterRef, Q
 
@@ -31,11 +31,11 @@ def active_membership(user: User | None) -> Membership | None:
         return None
     cached = getattr(user, "_openipt_membership", False)
     if cached is not False:
-        return cached
+        return cast("Membership | None", cached)
     membership = (
         Membership.objects.select_related("practice").filter(user=user, is_active=True).first()
     )
-    user._openipt_membership = membership  # type: ignore[union-attr]
+    user._openipt_membership = membership  # type: ignore[attr-defined]
     return membership
 
 
@@ -51,8 +51,10 @@ def can_manage_practice(membership: Membership | None) -> bool:
 
 
 def can_create_client(membership: Membership | None) -> bool:
-    return membership is not None and membership.is_staff_member and (
-        membership.is_clinician or membership.is_admin
+    return (
+        membership is not None
+        and membership.is_staff_member
+        and (membership.is_clinician or membership.is_admin)
     )
 
 
@@ -70,9 +72,7 @@ def _care_team_q(membership: Membership) -> Q:
 
     return Q(
         Exists(
-            CareTeamMember.objects.filter(
-                client=OuterRef("pk"), member=membership, is_active=True
-            )
+            CareTeamMember.objects.filter(client=OuterRef("pk"), member=membership, is_active=True)
         )
     )
 
@@ -107,6 +107,36 @@ def can_access_client(membership: Membership | None, client: Client, *, write: b
 
     if membership is None or membership.practice_id != client.practice_id:
         return False
-    return (
-        Client.objects.filter(client_access_q(membership, write=write), pk=client.pk).exists()
+    return Client.objects.filter(client_access_q(membership, write=write), pk=client.pk).exists()
+
+
+def alert_recipient_q(membership: Membership | None) -> Q:
+    """A filter on ``measures.RiskAlert``: the alerts this membership must act on, as the
+    responsible clinician or as a supervisor the alert was escalated to. Seeing the alert's
+    clinical detail also needs read access to the client (``client_access_q``)."""
+    if membership is None or not membership.is_active or not membership.is_staff_member:
+        return Q(pk__in=[])
+    from openipt.measures.models import RiskAlert
+
+    escalated = RiskAlert.escalated_to.through.objects.filter(
+        riskalert_id=OuterRef("pk"), membership_id=membership.pk
     )
+    return Q(practice_id=membership.practice_id) & (Q(clinician=membership) | Q(Exists(escalated)))
+
+
+def can_triage_consultations(membership: Membership | None) -> bool:
+    """Admins and clinicians of a practice work through its consultation requests."""
+    return (
+        membership is not None
+        and membership.is_active
+        and membership.is_staff_member
+        and (membership.is_admin or membership.is_clinician)
+    )
+
+
+def portal_membership(user: User | None) -> Membership | None:
+    """The user's membership when they use the portal as a client; staff get ``None``."""
+    membership = active_membership(user)
+    if membership is None or membership.kind != Membership.Kind.CLIENT:
+        return None
+    return membership

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
-from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from openipt.accounts.policy import active_membership
@@ -40,15 +41,32 @@ class SessionTimeoutMiddleware:
                 started is not None and now - started > absolute_limit
             )
             if expired:
-                logout(request)
-                messages.info(request, _("You were signed out to keep records safe. Please sign in again."))
-                if request.path.startswith("/api/"):
-                    return HttpResponse(status=401)
-                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
+                return self._signed_out(request)
             if started is None:
                 request.session[SESSION_STARTED] = now
             request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _signed_out(request: HttpRequest) -> HttpResponse:
+        logout(request)
+        if request.path.startswith("/api/"):
+            return HttpResponse(status=401)
+        query = urlencode({"next": request.get_full_path()})
+        login_url = f"{settings.LOGIN_URL_PATH}?{query}"
+        if request.headers.get("HX-Request"):
+            # htmx would swap the sign-in page into a fragment; send the whole window there.
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = login_url
+        else:
+            response = redirect(login_url)
+        # This runs before MessageMiddleware, so the message is stored here directly.
+        storage = default_storage(request)
+        storage.add(
+            messages.INFO, _("You were signed out to keep records safe. Please sign in again.")
+        )
+        storage.update(response)
+        return response
 
 
 class MembershipMiddleware:
@@ -58,7 +76,10 @@ class MembershipMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = SimpleLazyObject(lambda: active_membership(request.user))  # type: ignore[attr-defined]
+        # A plain value, not a lazy object: ``request.membership is None`` must mean "none".
+        # The MFA check needs it on every signed-in request anyway; anonymous costs nothing.
+        user = request.user
+        request.membership = active_membership(user) if user.is_authenticated else None  # type: ignore[attr-defined,arg-type]
         return self.get_response(request)
 
 

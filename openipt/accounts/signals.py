@@ -1,0 +1,39 @@
+"""Cross-cutting hook: sign-in, sign-out and failed sign-in go to the audit log.
+
+Django's auth signals are the one place all three pass through (password login, the MFA
+stage, sign-out and session expiry), so the handlers only hand over to the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from openipt.accounts.models import User
+from openipt.accounts.services import auth_event_record
+
+
+@receiver(user_logged_in, dispatch_uid="openipt_audit_login")
+def _logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    auth_event_record(user=user, action="login", request=request)
+
+
+@receiver(user_logged_out, dispatch_uid="openipt_audit_logout")
+def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+    if user is not None and user.is_authenticated:
+        auth_event_record(user=user, action="logout", request=request)
+
+
+@receiver(user_login_failed, dispatch_uid="openipt_audit_login_failed")
+def _login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    # Only the identifier is kept; Django has already masked the password, and we drop it.
+    attempted = str(credentials.get("email") or credentials.get("username") or "")[:200]
+    user = User.objects.filter(email__iexact=attempted).first() if attempted else None
+    auth_event_record(
+        user=user, action="login_failed", request=request, detail=f"attempted: {attempted}"
+    )
