@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 
 from django.conf import settings
@@ -81,3 +82,198 @@ class Instrument(BaseModel):
         if outcome.definition is None:
             raise ValueError(f"stored instrument {self} is invalid: {'; '.join(outcome.errors)}")
         return outcome.definition
+
+
+class Administration(BaseModel):
+    """One completion (or assignment) of an instrument for a client, with its stored score.
+
+    The raw answers (linkId -> option code) are kept with the typed result and the version of
+    the scoring code that produced it, so a score can always be explained and recomputed.
+    """
+
+    class Mode(models.TextChoices):
+        CLINICIAN_ENTERED = "clinician_entered", _("Entered by the clinician")
+        CLIENT_COMPLETED = "client_completed", _("Completed by the client")
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", _("Assigned")
+        DUE = "due", _("Due")
+        COMPLETED = "completed", _("Completed")
+        EXPIRED = "expired", _("Expired")
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="administrations"
+    )
+    course = models.ForeignKey(
+        "treatment.Course",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+    )
+    session = models.ForeignKey(
+        "treatment.Session",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+    )
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    mode = models.CharField(_("how"), max_length=20, choices=Mode.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
+    total = models.DecimalField(_("total"), max_digits=6, decimal_places=1, null=True, blank=True)
+    band = models.CharField(_("band"), max_length=40, blank=True)
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+    notices = models.JSONField(_("notices"), default=list, blank=True)
+    prorated = models.BooleanField(_("prorated"), default=False)
+    scoring_version = models.CharField(_("scoring version"), max_length=20, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        ordering = ("completed_at", "created_at")
+        indexes = [
+            models.Index(fields=["course", "status"]),
+            models.Index(fields=["status", "due_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="completed", completed_at__isnull=False)
+                | (~Q(status="completed") & Q(completed_at__isnull=True)),
+                name="measures_administration_completed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__isnull=True) | Q(status="completed"),
+                name="measures_administration_total_only_when_completed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.status}"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.total is not None
+
+    @property
+    def total_display(self) -> str:
+        """The total as people write it: "12", or "12.9" when prorated."""
+        return "" if self.total is None else display_number(self.total)
+
+
+def display_number(value: Decimal) -> str:
+    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+
+
+class RiskAlert(BaseModel):
+    """A critical answer that needs the responsible clinician's attention and a recorded
+    response. It is a prompt for clinical assessment, never a diagnosis (MEASURES.md §7)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+
+    class Action(models.TextChoices):
+        RISK_ASSESSMENT = "risk_assessment", _("Risk assessment done")
+        SAFETY_PLAN = "safety_plan", _("Safety plan reviewed")
+        EMERGENCY = "emergency", _("Emergency response")
+        OTHER = "other", _("Other (describe in the note)")
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="risk_alert"
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey(
+        "treatment.Course", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    clinician = models.ForeignKey(
+        "accounts.Membership",
+        on_delete=models.PROTECT,
+        related_name="risk_alerts",
+        verbose_name=_("responsible clinician"),
+    )
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    flags = models.JSONField(_("flags"), default=list)
+    status = models.CharField(
+        _("status"), max_length=15, choices=Status.choices, default=Status.OPEN
+    )
+    raised_at = models.DateTimeField(_("raised at"))
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    escalated_to = models.ManyToManyField(
+        "accounts.Membership", blank=True, related_name="escalated_alerts"
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actions = models.JSONField(_("what was done"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ("-raised_at",)
+        indexes = [
+            models.Index(fields=["clinician", "status"]),
+            models.Index(fields=["status", "escalated_at", "raised_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", acknowledged_at__isnull=True)
+                | Q(status="acknowledged", acknowledged_at__isnull=False),
+                name="measures_riskalert_acknowledged_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.uuid}"
+
+
+class SafetyPlan(BaseModel):
+    """One saved version of a client's safety plan; every save adds a version, none change."""
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="safety_plans"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    warning_signs = models.TextField(_("warning signs"), blank=True, max_length=4000)
+    coping_strategies = models.TextField(
+        _("things I can do on my own to cope"), blank=True, max_length=4000
+    )
+    distractions = models.TextField(
+        _("people and places that help take my mind off things"), blank=True, max_length=4000
+    )
+    people_to_ask = models.TextField(_("people I can ask for help"), blank=True, max_length=4000)
+    professionals = models.TextField(
+        _("professionals and crisis lines"), blank=True, max_length=4000
+    )
+    safer_environment = models.TextField(
+        _("making my surroundings safer"), blank=True, max_length=4000
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    FIELDS = (
+        "warning_signs",
+        "coping_strategies",
+        "distractions",
+        "people_to_ask",
+        "professionals",
+        "safer_environment",
+    )
+
+    class Meta:
+        ordering = ("-number",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("client", "number"), name="measures_safetyplan_client_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"safety plan v{self.number}"

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openipt.accounts import policy
+from openipt.accounts.models import Membership
 from openipt.audit import services as audit
-from openipt.measures.models import Instrument
-from openipt.measures.scoring import parse_questionnaire_json
+from openipt.clients.models import CareTeamMember, Client
+from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
+from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from openipt.accounts.models import Practice, User
+    from openipt.treatment.models import Course, Session
 
 MAX_IMPORT_BYTES = 1_000_000
 
@@ -87,3 +99,359 @@ def instrument_import(
     instrument.save()
     audit.record(actor=actor, action="create", obj=instrument, practice_id=practice.pk)
     return instrument
+
+
+# --- Administrations ----------------------------------------------------------------------
+
+
+def _require_write(actor: User, client: Client) -> None:
+    if not policy.can_access_client(policy.staff_membership(actor), client, write=True):
+        raise PermissionDenied
+
+
+def _check_instrument(instrument: Instrument, client: Client) -> None:
+    usable = instrument.is_active and instrument.practice_id in (None, client.practice_id)
+    if not usable:
+        raise ValidationError({"instrument": _("This questionnaire is not available here.")})
+
+
+def _scored(instrument: Instrument, answers: Mapping[str, str | None]) -> ScoreResult:
+    try:
+        return score(instrument.parsed, answers)
+    except AnswerError as error:
+        raise ValidationError({"answers": str(error)}) from error
+
+
+def _store_result(administration: Administration, result: ScoreResult) -> None:
+    administration.total = None if result.total is None else Decimal(result.total)
+    administration.band = result.band or ""
+    administration.flags = list(result.flags)
+    administration.notices = list(result.notices)
+    administration.prorated = result.prorated
+    administration.scoring_version = result.scoring_version
+    administration.status = Administration.Status.COMPLETED
+    administration.completed_at = timezone.now()
+
+
+@transaction.atomic
+def administration_enter(
+    *,
+    actor: User,
+    course: Course,
+    instrument: Instrument,
+    answers: Mapping[str, str | None],
+    session: Session | None = None,
+    request: HttpRequest | None = None,
+) -> Administration:
+    """Score a questionnaire completed in session and store it, with a risk alert in the same
+    transaction when a critical item is answered. ``answers`` maps linkId to option code."""
+    client = course.client
+    _require_write(actor, client)
+    _check_instrument(instrument, client)
+    if session is not None and session.course_id != course.pk:
+        raise ValidationError({"session": _("That session belongs to another course.")})
+    result = _scored(instrument, answers)
+    administration = Administration(
+        client=client,
+        course=course,
+        session=session,
+        instrument=instrument,
+        mode=Administration.Mode.CLINICIAN_ENTERED,
+        answers=dict(answers),
+        entered_by=actor,
+    )
+    _store_result(administration, result)
+    administration.full_clean()
+    administration.save()
+    audit.record(actor=actor, action="create", obj=administration, client=client, request=request)
+    if result.flags:
+        _alert_raise(administration=administration, actor=actor, request=request)
+    return administration
+
+
+def _status_for(due_on: dt.date) -> str:
+    today = timezone.localdate()
+    return Administration.Status.DUE if due_on <= today else Administration.Status.ASSIGNED
+
+
+@transaction.atomic
+def administration_assign(
+    *,
+    actor: User,
+    client: Client,
+    instrument: Instrument,
+    due_on: dt.date,
+    course: Course | None = None,
+    request: HttpRequest | None = None,
+) -> Administration:
+    """Ask the client to complete a questionnaire by ``due_on`` (delivered by the portal)."""
+    _require_write(actor, client)
+    _check_instrument(instrument, client)
+    if course is not None and course.client_id != client.pk:
+        raise ValidationError({"course": _("That course belongs to another client.")})
+    administration = Administration(
+        client=client,
+        course=course,
+        instrument=instrument,
+        mode=Administration.Mode.CLIENT_COMPLETED,
+        status=_status_for(due_on),
+        due_on=due_on,
+        assigned_by=actor,
+    )
+    administration.full_clean()
+    administration.save()
+    audit.record(actor=actor, action="create", obj=administration, client=client, request=request)
+    return administration
+
+
+@transaction.atomic
+def administration_complete(
+    *,
+    actor: User,
+    administration: Administration,
+    answers: Mapping[str, str | None],
+    request: HttpRequest | None = None,
+) -> Administration:
+    """The client's answers to an assignment (the portal calls this after its own checks)."""
+    locked = Administration.objects.select_for_update(of=("self",)).select_related(
+        "client", "course", "instrument"
+    )
+    administration = locked.get(pk=administration.pk)
+    open_statuses = (Administration.Status.ASSIGNED, Administration.Status.DUE)
+    if administration.status not in open_statuses:
+        raise ValidationError(_("This questionnaire can no longer be completed."))
+    result = _scored(administration.instrument, answers)
+    administration.answers = dict(answers)
+    administration.entered_by = actor
+    administration.version += 1
+    _store_result(administration, result)
+    administration.full_clean()
+    administration.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=administration,
+        client=administration.client,
+        request=request,
+        detail="completed",
+    )
+    if result.flags:
+        _alert_raise(administration=administration, actor=actor, request=request)
+    return administration
+
+
+def administrations_refresh_status(*, today: dt.date | None = None) -> tuple[int, int]:
+    """Assignments whose day has come become due; those left undone for
+    ``OPENIPT_ASSIGNMENT_EXPIRY_DAYS`` after it expire. Returns (now due, expired)."""
+    today = today or timezone.localdate()
+    cutoff = today - dt.timedelta(days=settings.OPENIPT_ASSIGNMENT_EXPIRY_DAYS)
+    Status = Administration.Status
+    changes = (
+        (Status.EXPIRED, {"status__in": [Status.ASSIGNED, Status.DUE], "due_on__lt": cutoff}),
+        (Status.DUE, {"status": Status.ASSIGNED, "due_on__lte": today}),
+    )
+    counts = []
+    for new_status, lookup in changes:
+        ids = list(Administration.objects.filter(**lookup).values_list("pk", flat=True))
+        for pk in ids:
+            _administration_set_status(pk=pk, status=new_status, lookup=lookup)
+        counts.append(len(ids))
+    return counts[1], counts[0]
+
+
+@transaction.atomic
+def _administration_set_status(*, pk: int, status: str, lookup: dict[str, object]) -> None:
+    row = (
+        Administration.objects.select_for_update()
+        .select_related("client")
+        .filter(pk=pk, **lookup)
+        .first()
+    )
+    if row is None:  # changed meanwhile (completed, or already moved on)
+        return
+    row.status = status
+    row.version += 1
+    row.save(update_fields=["status", "version", "updated_at"])
+    audit.record(actor=None, action="update", obj=row, client=row.client, detail=status)
+
+
+# --- Risk alerts ----------------------------------------------------------------------------
+
+
+def _responsible_clinician(administration: Administration) -> Membership:
+    course = administration.course
+    if course is not None:
+        return course.clinician
+    primary = (
+        CareTeamMember.objects.select_related("member")
+        .filter(client=administration.client, role=CareTeamMember.Role.PRIMARY, is_active=True)
+        .first()
+    )
+    if primary is None:
+        raise ValidationError(_("This client has no responsible clinician to alert."))
+    return primary.member
+
+
+def _alert_email(*, recipients: list[str], alert_uuid: str) -> None:
+    """Deliberately free of clinical detail: no client, no instrument, no answer."""
+    link = settings.OPENIPT_BASE_URL.rstrip("/") + reverse(
+        "measures:alert-detail", args=[alert_uuid]
+    )
+    subject = _("An alert needs your attention in OpenIPT")
+    body = _("An alert needs your attention in OpenIPT. Sign in to see it:\n\n%(link)s\n") % {
+        "link": link
+    }
+    send_mail(subject, body, None, recipients)
+
+
+def _email_on_commit(members: Iterable[Membership], alert: RiskAlert) -> None:
+    recipients = [m.user.email for m in members if m.user.is_active]
+    if recipients:
+        alert_uuid = str(alert.uuid)
+        transaction.on_commit(lambda: _alert_email(recipients=recipients, alert_uuid=alert_uuid))
+
+
+def _alert_raise(
+    *, administration: Administration, actor: User | None, request: HttpRequest | None
+) -> RiskAlert:
+    clinician = _responsible_clinician(administration)
+    alert = RiskAlert(
+        administration=administration,
+        client=administration.client,
+        course=administration.course,
+        clinician=clinician,
+        practice_id=administration.client.practice_id,
+        flags=list(administration.flags),
+        raised_at=timezone.now(),
+    )
+    alert.full_clean()
+    alert.save()
+    audit.record(
+        actor=actor, action="create", obj=alert, client=administration.client, request=request
+    )
+    _email_on_commit([Membership.objects.select_related("user").get(pk=clinician.pk)], alert)
+    return alert
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    actions: tuple[str, ...]
+    note: str = ""
+
+
+@transaction.atomic
+def alert_acknowledge(
+    *,
+    actor: User,
+    alert: RiskAlert,
+    acknowledgement: Acknowledgement,
+    request: HttpRequest | None = None,
+) -> RiskAlert:
+    """Record what was done about an alert, by whom and when; it is then closed."""
+    membership = policy.staff_membership(actor)
+    mine = RiskAlert.objects.filter(policy.alert_recipient_q(membership), pk=alert.pk)
+    alert = mine.select_for_update().first() or _deny()
+    errors = _acknowledgement_errors(acknowledgement)
+    if alert.status != RiskAlert.Status.OPEN:
+        errors.setdefault("__all__", []).append(_("This alert has already been acknowledged."))
+    if errors:
+        raise ValidationError(errors)
+    alert.status = RiskAlert.Status.ACKNOWLEDGED
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = actor
+    alert.actions = list(acknowledgement.actions)
+    alert.note = acknowledgement.note.strip()
+    alert.full_clean()
+    alert.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=alert,
+        client=alert.client,
+        request=request,
+        detail="acknowledged: " + ",".join(alert.actions),
+    )
+    return alert
+
+
+def _deny() -> RiskAlert:
+    raise PermissionDenied
+
+
+def _acknowledgement_errors(ack: Acknowledgement) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    known = set(RiskAlert.Action.values)
+    if not ack.actions:
+        errors["actions"] = [_("Choose at least one thing that was done.")]
+    elif not set(ack.actions) <= known:
+        errors["actions"] = [_("Choose from the listed actions.")]
+    if RiskAlert.Action.OTHER in ack.actions and not ack.note.strip():
+        errors["note"] = [_("Describe what was done when you choose “Other”.")]
+    return errors
+
+
+def alerts_escalate_overdue(*, now: dt.datetime | None = None) -> int:
+    """Escalate each open alert older than ``OPENIPT_ALERT_ESCALATION_MINUTES`` to the
+    responsible clinician's active supervisors, once. Returns how many were escalated."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.OPENIPT_ALERT_ESCALATION_MINUTES)
+    due = RiskAlert.objects.filter(
+        status=RiskAlert.Status.OPEN, escalated_at__isnull=True, raised_at__lte=cutoff
+    ).values_list("pk", flat=True)
+    return sum(_alert_escalate(pk=pk, now=now) for pk in list(due))
+
+
+@transaction.atomic
+def _alert_escalate(*, pk: int, now: dt.datetime) -> bool:
+    alert = (
+        RiskAlert.objects.select_for_update()
+        .select_related("client")
+        .filter(pk=pk, status=RiskAlert.Status.OPEN, escalated_at__isnull=True)
+        .first()
+    )
+    if alert is None:  # acknowledged or escalated by another worker meanwhile
+        return False
+    supervisors = list(
+        Membership.objects.select_related("user").filter(
+            supervisions_given__supervisee_id=alert.clinician_id,
+            supervisions_given__is_active=True,
+            is_active=True,
+            practice_id=alert.practice_id,
+        )
+    )
+    alert.escalated_at = now
+    alert.save(update_fields=["escalated_at", "updated_at"])
+    alert.escalated_to.add(*supervisors)
+    detail = f"escalated to {len(supervisors)} supervisor(s)"
+    audit.record(actor=None, action="update", obj=alert, client=alert.client, detail=detail)
+    _email_on_commit(supervisors, alert)
+    return True
+
+
+# --- Safety plans ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def safety_plan_save(
+    *,
+    actor: User,
+    client: Client,
+    data: Mapping[str, str],
+    request: HttpRequest | None = None,
+) -> SafetyPlan:
+    """Save the client's safety plan as a new version; earlier versions stay as they were."""
+    _require_write(actor, client)
+    Client.objects.select_for_update().filter(pk=client.pk).first()  # serialise numbering
+    last = SafetyPlan.objects.filter(client=client).order_by("-number").first()
+    plan = SafetyPlan(
+        client=client,
+        number=(last.number + 1) if last else 1,
+        author=actor,
+        **{name: data.get(name, "").strip() for name in SafetyPlan.FIELDS},
+    )
+    if not any(getattr(plan, name) for name in SafetyPlan.FIELDS):
+        raise ValidationError(_("Write at least one part of the plan."))
+    plan.full_clean()
+    plan.save()
+    audit.record(actor=actor, action="create", obj=plan, client=client, request=request)
+    return plan

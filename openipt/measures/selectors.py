@@ -1,0 +1,238 @@
+"""Reads of the measures app that need permission or span relations.
+
+``access_*`` raise ``Http404`` when the user may not reach the record. Treatment courses are
+fetched by ``openipt.treatment.selectors.access_course`` in the views (this module must not
+import it: the treatment guidance imports this module for the measures it feeds the protocol).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from openipt.accounts import policy
+from openipt.clients.models import Client
+from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
+from openipt.measures.scoring import change
+from openipt.treatment.protocol import MeasureResult
+
+if TYPE_CHECKING:
+    from openipt.accounts.models import User
+    from openipt.treatment.models import Course
+
+# Instruments the IPT protocol counts as a depression measure (rules 10, 11, 13 and 17).
+DEPRESSION_CODES = frozenset({"PHQ-9", "HAM-D-17", "PHQ-A"})
+
+
+def _parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
+    try:
+        return value if isinstance(value, uuid_lib.UUID) else uuid_lib.UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+# --- Instruments ------------------------------------------------------------------------
+
+
+def instruments_for(user: User) -> list[Instrument]:
+    """The newest active version of each instrument the user's practice may use."""
+    membership = policy.staff_membership(user)
+    if membership is None:
+        return []
+    rows = Instrument.objects.filter(
+        Q(practice__isnull=True) | Q(practice_id=membership.practice_id), is_active=True
+    ).order_by("code", "-created_at")
+    newest: dict[str, Instrument] = {}
+    for row in rows:
+        newest.setdefault(row.code, row)
+    return list(newest.values())
+
+
+def access_instrument(user: User, code: str) -> Instrument:
+    match = next((i for i in instruments_for(user) if i.code == code), None)
+    if match is None:
+        raise Http404
+    return match
+
+
+# --- Administrations ----------------------------------------------------------------------
+
+
+def completed_administrations() -> QuerySet[Administration]:
+    return (
+        Administration.objects.filter(status=Administration.Status.COMPLETED)
+        .select_related("instrument", "session")
+        .order_by("completed_at", "pk")
+    )
+
+
+def course_administrations(course: Course) -> list[Administration]:
+    """Every completed administration of a course, oldest first (one query)."""
+    return list(completed_administrations().filter(course=course))
+
+
+def course_assignments(course: Course) -> list[Administration]:
+    open_statuses = [Administration.Status.ASSIGNED, Administration.Status.DUE]
+    return list(
+        Administration.objects.filter(course=course, status__in=open_statuses)
+        .select_related("instrument")
+        .order_by("due_on")
+    )
+
+
+# A prefetch for course querysets: lets ``course_measure_results`` run no query of its own.
+ADMINISTRATIONS_PREFETCH = Prefetch(
+    "administrations",
+    queryset=completed_administrations().filter(
+        total__isnull=False, instrument__code__in=DEPRESSION_CODES
+    ),
+)
+
+
+def _measure_result(row: Administration) -> MeasureResult:
+    assert row.total is not None  # noqa: S101 - only valid totals are selected
+    return MeasureResult(
+        instrument=row.instrument.code,
+        total=float(row.total),
+        on=timezone.localdate(row.completed_at) if row.completed_at else None,
+        session_number=row.session.number if row.session else None,
+    )
+
+
+def _is_depression_measure(row: Administration) -> bool:
+    return (
+        row.status == Administration.Status.COMPLETED
+        and row.total is not None
+        and row.instrument.code in DEPRESSION_CODES
+    )
+
+
+def depression_measures_for_courses(
+    course_ids: Iterable[int],
+) -> dict[int, tuple[MeasureResult, ...]]:
+    """The valid depression-measure totals of many courses, in one query."""
+    rows = ADMINISTRATIONS_PREFETCH.queryset.filter(course_id__in=list(course_ids))  # type: ignore[union-attr]
+    found: dict[int, list[MeasureResult]] = defaultdict(list)
+    for row in rows:
+        if row.course_id is not None:
+            found[row.course_id].append(_measure_result(row))
+    return {course_id: tuple(results) for course_id, results in found.items()}
+
+
+def course_measure_results(course: Course) -> tuple[MeasureResult, ...]:
+    """What ``protocol.CourseState.measures`` needs for one course: no query when the course
+    was fetched with ``ADMINISTRATIONS_PREFETCH``, one otherwise."""
+    if "administrations" in getattr(course, "_prefetched_objects_cache", {}):
+        rows = [r for r in course.administrations.all() if _is_depression_measure(r)]
+        return tuple(_measure_result(r) for r in rows)
+    return depression_measures_for_courses([course.pk]).get(course.pk, ())
+
+
+# --- Risk alerts --------------------------------------------------------------------------
+
+
+def alerts_for(user: User) -> QuerySet[RiskAlert]:
+    """Alerts the user must act on and whose client they may read."""
+    membership = policy.staff_membership(user)
+    readable = Client.objects.filter(policy.client_access_q(membership))
+    return RiskAlert.objects.filter(policy.alert_recipient_q(membership), client__in=readable)
+
+
+def open_alert_count(user: User) -> int:
+    return alerts_for(user).filter(status=RiskAlert.Status.OPEN).count()
+
+
+def alert_list(user: User) -> list[RiskAlert]:
+    return list(
+        alerts_for(user)
+        .select_related("client", "administration__instrument", "clinician__user", "course")
+        .order_by("status", "-raised_at")[:200]
+    )
+
+
+def access_alert(user: User, alert_uuid: str | uuid_lib.UUID) -> RiskAlert:
+    alert = (
+        alerts_for(user)
+        .select_related(
+            "client",
+            "administration__instrument",
+            "administration__session",
+            "clinician__user",
+            "acknowledged_by",
+            "course",
+        )
+        .filter(uuid=_parse_uuid(alert_uuid))
+        .first()
+    )
+    if alert is None:
+        raise Http404
+    return alert
+
+
+@dataclass(frozen=True)
+class PracticeAlertRow:
+    """One clinician's alerts, as counts and ages only: no client identity, no answers."""
+
+    clinician_name: str
+    open_count: int
+    escalated_count: int
+    oldest_open: dt.datetime | None
+
+
+def practice_alert_summary(user: User) -> list[PracticeAlertRow]:
+    membership = policy.staff_membership(user)
+    if not policy.can_manage_practice(membership):
+        raise Http404
+    assert membership is not None  # noqa: S101 - can_manage_practice checked it
+    open_q = Q(status=RiskAlert.Status.OPEN)
+    rows = (
+        RiskAlert.objects.filter(practice_id=membership.practice_id, status=RiskAlert.Status.OPEN)
+        .values("clinician__user__full_name", "clinician__user__email")
+        .annotate(
+            open_count=Count("pk", filter=open_q),
+            escalated_count=Count("pk", filter=open_q & Q(escalated_at__isnull=False)),
+            oldest_open=Min("raised_at", filter=open_q),
+        )
+        .order_by("oldest_open")
+    )
+    return [
+        PracticeAlertRow(
+            r["clinician__user__full_name"] or r["clinician__user__email"],
+            r["open_count"],
+            r["escalated_count"],
+            r["oldest_open"],
+        )
+        for r in rows
+    ]
+
+
+# --- Safety plans -------------------------------------------------------------------------
+
+
+def current_safety_plan(client: Client) -> SafetyPlan | None:
+    return SafetyPlan.objects.filter(client=client).select_related("author").first()
+
+
+def safety_plan_history(client: Client) -> list[SafetyPlan]:
+    return list(SafetyPlan.objects.filter(client=client).select_related("author")[:100])
+
+
+def course_off_track(course: Course) -> change.OffTrack | None:
+    """The off-track heuristic on the course's first depression measure; no query when the
+    course was fetched with ``ADMINISTRATIONS_PREFETCH`` and its sessions (the caseload)."""
+    results = course_measure_results(course)
+    if not results:
+        return None
+    code = results[0].instrument
+    totals = [Decimal(str(r.total)) for r in results if r.instrument == code]
+    held = max((s.number for s in course.sessions.all()), default=0)
+    return change.off_track(change.rule_for(code), totals, current_session=held)
