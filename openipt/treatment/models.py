@@ -1,0 +1,732 @@
+"""The IPT course as structured records (IPT.md; issue 3).
+
+Design notes:
+- Records are never deleted; a course moves to ``entered_in_error``.
+- Editable records carry ``version`` for optimistic concurrency (QUALITY.md R2); services
+  refuse a save whose version is stale.
+- Area-specific problem-area fields and technique fields live in a JSON ``details`` column
+  validated against a per-kind field list (``AREA_FIELDS`` / ``TECHNIQUE_FIELDS``); the
+  fields the protocol checks (dispute partner and stage, mourning progress) are real
+  columns so they can be queried and constrained.
+- ``ProcessNote`` is private to its author (QUALITY.md S3): it has no ``__str__`` with
+  content, no admin, and is read only through ``selectors.access_process_note``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from openipt.accounts.models import Membership
+from openipt.clients.models import Client
+from openipt.core.models import BaseModel
+
+MOOD_VALIDATORS = [MinValueValidator(0), MaxValueValidator(10)]
+
+
+class Audited(BaseModel):
+    """Who created and last changed a record."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Versioned(Audited):
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        abstract = True
+
+
+class Format(models.TextChoices):
+    IPT = "ipt", _("Individual IPT")
+    IPT_B = "ipt_b", _("Brief IPT")
+    IPT_A = "ipt_a", _("Adolescent IPT (IPT-A)")
+    IPT_G = "ipt_g", _("Group IPT")
+    IPC = "ipc", _("Interpersonal counselling (IPC)")
+    IPT_M = "ipt_m", _("Maintenance IPT")
+
+
+class Frequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    FORTNIGHTLY = "fortnightly", _("Every two weeks")
+    MONTHLY = "monthly", _("Monthly")
+    FLEXIBLE = "flexible", _("Flexible")
+
+
+class Phase(models.TextChoices):
+    INITIAL = "initial", _("Initial phase (Getting started)")
+    MIDDLE = "middle", _("Middle phase (Working on it)")
+    TERMINATION = "termination", _("Termination phase (Finishing well)")
+
+
+class Area(models.TextChoices):
+    GRIEF = "grief", _("Grief (Grief)")
+    ROLE_DISPUTE = "role_dispute", _("Role dispute (Disagreements)")
+    ROLE_TRANSITION = "role_transition", _("Role transition (Life changes)")
+    DEFICITS = (
+        "interpersonal_deficits",
+        _("Interpersonal deficits / sensitivity (Loneliness and isolation)"),
+    )
+
+
+class Course(Versioned):
+    """One episode of IPT for one client."""
+
+    class Status(models.TextChoices):
+        ASSESSMENT = "assessment", _("Assessment")
+        ACTIVE = "active", _("Active")
+        CONCLUDED = "concluded", _("Concluded")
+        ENDED_EARLY = "ended_early", _("Ended early")
+        ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+
+    class Concern(models.TextChoices):
+        DEPRESSION = "depression", _("Depression")
+        ANXIETY = "anxiety", _("Anxiety")
+        GRIEF = "grief", _("Grief")
+        LIFE_TRANSITION = "life_transition", _("Life transition")
+        OTHER = "other", _("Other")
+
+    class Medication(models.TextChoices):
+        NOT_RECORDED = "not_recorded", _("Not yet discussed")
+        NONE = "none", _("No medication (decided)")
+        CONSIDERING = "considering", _("Being considered")
+        TAKING = "taking", _("Taking medication")
+        DECLINED = "declined", _("Declined medication")
+
+    class Participant(models.TextChoices):
+        PARTNER = "partner", _("Partner")
+        PARENT = "parent", _("Parent or carer")
+        OTHER = "other", _("Someone else")
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="courses")
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    planned_sessions = models.PositiveSmallIntegerField(
+        _("planned number of sessions"), validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+    frequency = models.CharField(
+        _("frequency"), max_length=12, choices=Frequency.choices, default=Frequency.WEEKLY
+    )
+    start_date = models.DateField(_("start date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ASSESSMENT
+    )
+    status_reason = models.CharField(_("reason for status"), max_length=500, blank=True)
+    clinician = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="courses",
+        verbose_name=_("responsible clinician"),
+    )
+    presenting_concerns = models.JSONField(_("presenting concerns"), default=list, blank=True)
+    concerns_other = models.CharField(_("other concern"), max_length=200, blank=True)
+    medication_status = models.CharField(
+        _("medication"), max_length=12, choices=Medication.choices, default=Medication.NOT_RECORDED
+    )
+    prescriber = models.CharField(_("prescriber"), max_length=200, blank=True)
+    participants = models.JSONField(_("who else takes part"), default=list, blank=True)
+    participant_names = models.CharField(_("their names"), max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(planned_sessions__gte=1), name="treatment_course_planned_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["clinician", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} · {self.start_date}"
+
+    def clean(self) -> None:
+        _check_codes(self.presenting_concerns, self.Concern, "presenting_concerns")
+        _check_codes(self.participants, self.Participant, "participants")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.ASSESSMENT, self.Status.ACTIVE)
+
+
+def _check_codes(value: Any, choices: type[models.TextChoices], field: str) -> None:
+    if not isinstance(value, list) or any(v not in choices.values for v in value):
+        raise ValidationError({field: _("Choose from the listed options.")})
+
+
+class Session(Versioned):
+    class Attendance(models.TextChoices):
+        ATTENDED = "attended", _("Attended")
+        CANCELLED = "cancelled", _("Cancelled")
+        LATE_CANCELLATION = "late_cancellation", _("Late cancellation")
+        NO_SHOW = "no_show", _("Did not attend")
+
+    class Attendee(models.TextChoices):
+        CLIENT = "client", _("Client")
+        PARTNER = "partner", _("Partner")
+        PARENT = "parent", _("Parent or carer")
+        OTHER = "other", _("Someone else")
+
+    class Risk(models.TextChoices):
+        NOT_ASKED = "not_asked", _("Not asked this session")
+        NO_CONCERNS = "no_concerns", _("Asked: no current concerns")
+        CONCERNS = "concerns", _("Asked: concerns noted (see notes)")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    # 0 is a session before the contract: Brief IPT's engagement or the pre-group session.
+    number = models.PositiveSmallIntegerField(_("session number"))
+    starts_at = models.DateTimeField(_("date and time"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(480)],
+    )
+    attendance = models.CharField(
+        _("attendance"), max_length=20, choices=Attendance.choices, default=Attendance.ATTENDED
+    )
+    phase_override = models.CharField(
+        _("phase (override)"), max_length=12, choices=Phase.choices, blank=True
+    )
+    phase_override_reason = models.CharField(
+        _("reason for phase override"), max_length=300, blank=True
+    )
+    attendees = models.JSONField(_("who attended"), default=list, blank=True)
+    mood = models.PositiveSmallIntegerField(
+        _("mood since last time (0 = worst, 10 = best)"),
+        null=True,
+        blank=True,
+        validators=MOOD_VALIDATORS,
+    )
+    events_since_last = models.TextField(_("interpersonal events since last time"), blank=True)
+    mood_event_link = models.TextField(_("how the events and the mood are linked"), blank=True)
+    focus = models.TextField(_("focus of the session"), blank=True)
+    problem_area_work = models.TextField(_("problem-area work"), blank=True)
+    techniques_used = models.JSONField(_("techniques used"), default=list, blank=True)
+    tasks_reviewed = models.TextField(_("between-session tasks reviewed"), blank=True)
+    tasks_set = models.TextField(
+        _("between-session tasks set (Something to try this week)"), blank=True
+    )
+    risk_check = models.CharField(
+        _("risk check"), max_length=12, choices=Risk.choices, default=Risk.NOT_ASKED
+    )
+    risk_notes = models.TextField(_("risk notes"), blank=True)
+    progress_note = models.TextField(_("progress note"), blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "number"], name="treatment_session_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(mood__isnull=True) | Q(mood__gte=0, mood__lte=10),
+                name="treatment_session_mood_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase_override="") | ~Q(phase_override_reason=""),
+                name="treatment_session_override_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | Q(signed_by__isnull=False),
+                name="treatment_session_signed_has_signer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Session %(n)s") % {"n": self.number})
+
+    def clean(self) -> None:
+        _check_codes(self.attendees, self.Attendee, "attendees")
+        _check_codes(self.techniques_used, Technique.Kind, "techniques_used")
+        if self.phase_override and not self.phase_override_reason.strip():
+            raise ValidationError(
+                {"phase_override_reason": _("Give a reason when you override the phase.")}
+            )
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class SessionAmendment(BaseModel):
+    """Appended to a signed session; never edited."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="amendments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("amendment"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class ProcessNote(Versioned):
+    """A psychotherapy process note: readable by its author only (QUALITY.md S3)."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("private process note"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "author"], name="treatment_processnote_one_per_author"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return "process note"
+
+
+class InventoryPerson(Versioned):
+    class Circle(models.IntegerChoices):
+        INNER = 1, _("Inner circle (closest)")
+        MIDDLE = 2, _("Middle circle")
+        OUTER = 3, _("Outer circle")
+
+    class Snapshot(models.TextChoices):
+        START = "start", _("At the start")
+        END = "end", _("At the end")
+
+    class Knows(models.TextChoices):
+        YES = "yes", _("Yes")
+        PARTLY = "partly", _("Partly")
+        NO = "no", _("No")
+        UNKNOWN = "unknown", _("Not known")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="inventory")
+    snapshot = models.CharField(
+        _("inventory"), max_length=5, choices=Snapshot.choices, default=Snapshot.START
+    )
+    name = models.CharField(_("name or alias"), max_length=100)
+    relationship = models.CharField(_("relationship"), max_length=100, blank=True)
+    circle = models.PositiveSmallIntegerField(
+        _("closeness"), choices=Circle.choices, default=Circle.MIDDLE
+    )
+    contact_frequency = models.CharField(_("how often in contact"), max_length=100, blank=True)
+    support = models.TextField(_("support given and received"), blank=True)
+    conflicts = models.TextField(_("conflicts"), blank=True)
+    expectations_met = models.TextField(_("expectations met"), blank=True)
+    expectations_unmet = models.TextField(_("expectations not met"), blank=True)
+    satisfying = models.TextField(_("what is satisfying"), blank=True)
+    unsatisfying = models.TextField(_("what is unsatisfying"), blank=True)
+    wants_to_change = models.TextField(_("what the client would like to change"), blank=True)
+    knows_about_difficulties = models.CharField(
+        _("knows about the client's difficulties"),
+        max_length=8,
+        choices=Knows.choices,
+        default=Knows.UNKNOWN,
+    )
+
+    class Meta:
+        ordering = ["circle", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""), name="treatment_inventoryperson_name_required"
+            ),
+            models.CheckConstraint(
+                condition=Q(circle__gte=1, circle__lte=3),
+                name="treatment_inventoryperson_circle_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.name.strip():
+            raise ValidationError({"name": _("Enter a name or an alias for this person.")})
+
+
+class TimelineEvent(Versioned):
+    class Kind(models.TextChoices):
+        DEATH = "death", _("Death")
+        DISPUTE = "dispute", _("Dispute")
+        TRANSITION = "transition", _("Life change")
+        OTHER = "other", _("Other")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="timeline")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("type of event"), max_length=12, choices=Kind.choices)
+    description = models.CharField(_("what happened"), max_length=300)
+    people = models.CharField(_("people involved"), max_length=300, blank=True)
+    mood = models.PositiveSmallIntegerField(
+        _("mood at the time (0 = worst, 10 = best)"),
+        null=True,
+        blank=True,
+        validators=MOOD_VALIDATORS,
+    )
+    marks_symptom_onset = models.BooleanField(_("symptoms began around here"), default=False)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mood__isnull=True) | Q(mood__gte=0, mood__lte=10),
+                name="treatment_timelineevent_mood_range",
+            ),
+        ]
+
+
+# Structured fields per problem area, stored in ProblemArea.details (free text each).
+AREA_FIELDS: dict[str, list[tuple[str, Any]]] = {
+    Area.GRIEF: [
+        ("who_died", _("Who died")),
+        ("date_of_death", _("When")),
+        ("relationship", _("The relationship")),
+        ("circumstances", _("Circumstances")),
+        ("new_interests", _("New interests and relationships")),
+    ],
+    Area.ROLE_DISPUTE: [
+        ("client_expectations", _("What the client expects")),
+        ("other_expectations", _("What the other person expects")),
+        ("non_reciprocal", _("Expectations that do not match")),
+        ("options", _("Options")),
+    ],
+    Area.ROLE_TRANSITION: [
+        ("old_role", _("Old role")),
+        ("new_role", _("New role")),
+        ("losses", _("What was lost")),
+        ("gains", _("What was gained")),
+        ("skills_needed", _("Skills needed")),
+        ("supports_needed", _("Support needed")),
+    ],
+    Area.DEFICITS: [
+        ("isolation_pattern", _("Pattern of isolation")),
+        ("past_relationships", _("Past relationships")),
+        ("steps", _("Steps toward connection")),
+    ],
+}
+
+
+class ProblemArea(Versioned):
+    class DisputeStage(models.TextChoices):
+        RENEGOTIATION = "renegotiation", _("Renegotiation (Still talking)")
+        IMPASSE = "impasse", _("Impasse (Stuck)")
+        DISSOLUTION = "dissolution", _("Dissolution (Ending)")
+
+    class Mourning(models.TextChoices):
+        AVOIDED = "avoided", _("Avoided")
+        IN_PROGRESS = "in_progress", _("In progress")
+        RESOLVING = "resolving", _("Resolving")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="problem_areas")
+    area = models.CharField(_("problem area"), max_length=30, choices=Area.choices)
+    is_candidate = models.BooleanField(_("candidate"), default=True)
+    is_primary = models.BooleanField(_("primary focus"), default=False)
+    is_secondary = models.BooleanField(_("second focus"), default=False)
+    evidence = models.TextField(_("evidence for this area"), blank=True)
+    deficits_rationale = models.TextField(
+        _("why no death, dispute or life change fits"), blank=True
+    )
+    other_person = models.ForeignKey(
+        InventoryPerson,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("the other person"),
+    )
+    dispute_stage = models.CharField(
+        _("stage of the dispute"), max_length=14, choices=DisputeStage.choices, blank=True
+    )
+    mourning_progress = models.CharField(
+        _("mourning progress"), max_length=12, choices=Mourning.choices, blank=True
+    )
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "area"], name="treatment_problemarea_unique_area"
+            ),
+            models.UniqueConstraint(
+                fields=["course"],
+                condition=Q(is_primary=True),
+                name="treatment_problemarea_one_primary",
+            ),
+            models.CheckConstraint(
+                condition=~Q(is_primary=True, is_secondary=True),
+                name="treatment_problemarea_primary_or_secondary",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_area_display()
+
+    @property
+    def is_focus(self) -> bool:
+        return self.is_primary or self.is_secondary
+
+    def clean(self) -> None:
+        allowed = {key for key, _label in AREA_FIELDS.get(self.area, [])}
+        if not isinstance(self.details, dict) or not set(self.details) <= allowed:
+            raise ValidationError(_("These details do not belong to this problem area."))
+        if any(not isinstance(v, str) or len(v) > 5000 for v in self.details.values()):
+            raise ValidationError(_("Each detail must be text of at most 5000 characters."))
+        person = self.other_person if self.other_person_id else None
+        if person is not None and person.course_id != self.course_id:
+            raise ValidationError(
+                {"other_person": _("Choose someone from this course's inventory.")}
+            )
+
+    def detail_rows(self) -> list[tuple[str, Any, str]]:
+        return [(key, label, self.details.get(key, "")) for key, label in AREA_FIELDS[self.area]]
+
+
+class Formulation(Versioned):
+    class Agreement(models.TextChoices):
+        PENDING = "", _("Not yet shared or agreed")
+        AGREED = "agreed", _("Agreed by the client")
+        AMENDED = "amended", _("Agreed with the client's changes")
+
+    course = models.OneToOneField(Course, on_delete=models.PROTECT, related_name="formulation")
+    text = models.TextField(_("formulation (Our shared summary)"))
+    shared_on = models.DateField(_("shared with the client on"), null=True, blank=True)
+    client_agreement = models.CharField(
+        _("client's agreement"), max_length=8, choices=Agreement.choices, blank=True
+    )
+    amendment_text = models.TextField(_("the client's changes"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(client_agreement="") | Q(shared_on__isnull=False),
+                name="treatment_formulation_agreed_when_shared",
+            ),
+        ]
+
+    def clean(self) -> None:
+        if self.client_agreement and self.shared_on is None:
+            raise ValidationError({"shared_on": _("Give the date the formulation was shared.")})
+        if self.client_agreement == self.Agreement.AMENDED and not self.amendment_text.strip():
+            raise ValidationError({"amendment_text": _("Write down the client's changes.")})
+
+    @property
+    def is_agreed(self) -> bool:
+        return bool(self.client_agreement)
+
+
+class ContractVersion(Audited):
+    """One version of the treatment contract. A change is a new version, never an edit."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="contracts")
+    number = models.PositiveSmallIntegerField(_("version"))
+    planned_sessions = models.PositiveSmallIntegerField(
+        _("number of sessions"), validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+    frequency = models.CharField(_("frequency"), max_length=12, choices=Frequency.choices)
+    focus_areas = models.JSONField(_("focus areas"), default=list, blank=True)
+    goals_summary = models.TextField(_("goals"), blank=True)
+    arrangements = models.TextField(_("practical arrangements and the client's role"), blank=True)
+    agreed_on = models.DateField(_("agreed on"))
+    client_agreed = models.BooleanField(_("the client agreed"), default=True)
+    reason = models.TextField(_("reason for the change"), blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "number"], name="treatment_contractversion_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(number=1) | ~Q(reason=""),
+                name="treatment_contractversion_change_has_reason",
+            ),
+        ]
+
+    @property
+    def focus_labels(self) -> list[str]:
+        return [str(Area(code).label) for code in self.focus_areas if code in Area.values]
+
+    def clean(self) -> None:
+        _check_codes(self.focus_areas, Area, "focus_areas")
+        if self.number and self.number > 1 and not self.reason.strip():
+            raise ValidationError({"reason": _("Say why the agreement is changing.")})
+
+
+class Goal(Versioned):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="goals")
+    problem_area = models.ForeignKey(
+        ProblemArea,
+        on_delete=models.PROTECT,
+        related_name="goals",
+        null=True,
+        blank=True,
+        verbose_name=_("problem area"),
+    )
+    text = models.CharField(_("goal"), max_length=300)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    @property
+    def latest_rating(self) -> GoalRating | None:
+        ratings = list(self.ratings.all())  # uses the prefetch when there is one
+        return ratings[-1] if ratings else None
+
+    def clean(self) -> None:
+        if not self.text.strip():
+            raise ValidationError({"text": _("Describe the goal.")})
+        area = self.problem_area if self.problem_area_id else None
+        if area is not None and area.course_id != self.course_id:
+            raise ValidationError({"problem_area": _("Choose a problem area of this course.")})
+
+
+class GoalRating(Audited):
+    goal = models.ForeignKey(Goal, on_delete=models.PROTECT, related_name="ratings")
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    rated_on = models.DateField(_("date"))
+    rating = models.PositiveSmallIntegerField(
+        _("rating (0 = not at all, 10 = fully achieved)"), validators=MOOD_VALIDATORS
+    )
+
+    class Meta:
+        ordering = ["rated_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=0, rating__lte=10), name="treatment_goalrating_range"
+            ),
+        ]
+
+
+class Technique(Versioned):
+    class Kind(models.TextChoices):
+        COMMUNICATION_ANALYSIS = (
+            "communication_analysis",
+            _("Communication analysis (Looking closely at a conversation)"),
+        )
+        DECISION_ANALYSIS = "decision_analysis", _("Decision analysis (Weighing your options)")
+        ROLE_PLAY = "role_play", _("Role play (Practising what to say)")
+        CLARIFICATION = "clarification", _("Clarification")
+        AFFECT = "affect", _("Encouragement of affect")
+        THERAPEUTIC_RELATIONSHIP = (
+            "therapeutic_relationship",
+            _("Use of the therapeutic relationship"),
+        )
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="technique_records")
+    kind = models.CharField(_("technique"), max_length=30, choices=Kind.choices)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def clean(self) -> None:
+        allowed = {key for key, _label in TECHNIQUE_FIELDS.get(self.kind, [])}
+        if not isinstance(self.details, dict) or not set(self.details) <= allowed:
+            raise ValidationError(_("These details do not belong to this technique."))
+        if not any(str(v).strip() for v in self.details.values()):
+            raise ValidationError(_("Fill in at least one part of the record."))
+
+    def detail_rows(self) -> list[tuple[str, Any, str]]:
+        return [(k, label, self.details.get(k, "")) for k, label in TECHNIQUE_FIELDS[self.kind]]
+
+
+TECHNIQUE_FIELDS: dict[str, list[tuple[str, Any]]] = {
+    Technique.Kind.COMMUNICATION_ANALYSIS: [
+        ("situation", _("The situation")),
+        ("said", _("What was said, and how")),
+        ("meant", _("What the client meant")),
+        ("understood", _("What the other person understood")),
+        ("feelings", _("Feelings")),
+        ("alternatives", _("Other ways it could have been said")),
+        ("next", _("What to try next")),
+    ],
+    Technique.Kind.DECISION_ANALYSIS: [
+        ("problem", _("The problem")),
+        ("option_1", _("Option 1")),
+        ("pros_1", _("Option 1: for")),
+        ("cons_1", _("Option 1: against")),
+        ("option_2", _("Option 2")),
+        ("pros_2", _("Option 2: for")),
+        ("cons_2", _("Option 2: against")),
+        ("option_3", _("Option 3")),
+        ("pros_3", _("Option 3: for")),
+        ("cons_3", _("Option 3: against")),
+        ("choice", _("The choice")),
+        ("outcome", _("Outcome")),
+    ],
+    Technique.Kind.ROLE_PLAY: [
+        ("scenario", _("Scenario")),
+        ("roles", _("Who played whom")),
+        ("observations", _("Observations")),
+        ("next", _("Next step")),
+    ],
+    Technique.Kind.CLARIFICATION: [
+        ("clarified", _("What was clarified")),
+        ("response", _("The client's response")),
+    ],
+    Technique.Kind.AFFECT: [
+        ("affect", _("Feeling named")),
+        ("context", _("Context")),
+        ("use", _("How it can be used in the relationship")),
+    ],
+    Technique.Kind.THERAPEUTIC_RELATIONSHIP: [
+        ("pattern", _("Pattern observed")),
+        ("discussed", _("Whether and how it was discussed")),
+    ],
+}
+
+
+class TerminationRecord(Versioned):
+    class NextStep(models.TextChoices):
+        UNDECIDED = "", _("Not decided yet")
+        NONE = "none", _("No further treatment")
+        MAINTENANCE = "maintenance", _("Maintenance sessions")
+        REFERRAL = "referral", _("Referral")
+
+    course = models.OneToOneField(Course, on_delete=models.PROTECT, related_name="termination")
+    raised_at_session = models.PositiveSmallIntegerField(
+        _("ending first raised at session"), null=True, blank=True
+    )
+    gains = models.TextField(_("gains, credited to the client"), blank=True)
+    warning_signs = models.TextField(_("early signs to watch for"), blank=True)
+    relapse_plan = models.TextField(_("what to do if they appear"), blank=True)
+    relapse_contacts = models.TextField(_("whom to contact"), blank=True)
+    next_step = models.CharField(
+        _("next step"), max_length=12, choices=NextStep.choices, blank=True
+    )
+    next_step_reason = models.TextField(_("reason for the next step"), blank=True)
+    conclusion_summary = models.TextField(_("conclusion summary"), blank=True)
+
+    def clean(self) -> None:
+        if self.next_step and not self.next_step_reason.strip():
+            raise ValidationError({"next_step_reason": _("Give a reason for the next step.")})
+
+
+class PhaseTaskStatus(Audited):
+    """A §3 phase task ticked by the clinician: done, not applicable or deferred."""
+
+    class Status(models.TextChoices):
+        DONE = "done", _("Done")
+        NOT_APPLICABLE = "not_applicable", _("Not applicable")
+        DEFERRED = "deferred", _("Deferred")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="task_statuses")
+    task_code = models.CharField(max_length=40)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "task_code"], name="treatment_phasetaskstatus_unique_task"
+            )
+        ]

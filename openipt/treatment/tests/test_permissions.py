@@ -1,0 +1,131 @@
+"""Permission matrix for every treatment URL: Alice (care team) reads and writes; Bob
+(supervises Alice) reads only; Charlie (other practice) and Adam (admin, no clinical role)
+get 404 for everything; anonymous users are sent to sign in."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from openipt.treatment import services, urls
+from openipt.treatment.tests.factories import START, make_course, make_person, make_session
+
+READ = {
+    "course-detail",
+    "session-detail",
+    "inventory",
+    "timeline",
+    "problem-areas",
+    "problem-area",
+    "formulation",
+    "contract",
+    "goals",
+    "termination",
+}
+WRITE_ONLY = {
+    "course-create",
+    "course-update",
+    "task-mark",
+    "session-create",
+    "session-update",
+    "session-sign",
+    "session-amend",
+    "process-note",
+    "technique-create",
+    "person-create",
+    "inventory-copy",
+    "person-update",
+    "event-create",
+    "event-update",
+    "goal-rate",
+}
+OTHER = {"caseload"}
+POST_ONLY = {"task-mark", "session-sign", "inventory-copy", "goal-rate"}
+GET_ONLY = {"course-detail", "session-detail", "inventory", "timeline", "caseload"}
+
+
+@pytest.fixture
+def world(personas):
+    alice = personas.alice
+    course = make_course(alice, personas.dana)
+    session = make_session(alice, course, 1)
+    person = make_person(alice, course, "Sam")
+    event = services.timeline_event_create(
+        actor=alice, course=course, data={"date": START, "kind": "other", "description": "Move"}
+    )
+    area = services.problem_area_create(actor=alice, course=course, area="grief", data={})
+    goal = services.goal_create(actor=alice, course=course, data={"text": "Call my sister"})
+    c, s = course.uuid, session.uuid
+    args = {
+        "course-create": [personas.dana.uuid],
+        "session-detail": [c, s],
+        "session-update": [c, s],
+        "session-sign": [c, s],
+        "session-amend": [c, s],
+        "process-note": [c, s],
+        "technique-create": [c, s, "role_play"],
+        "person-update": [c, person.uuid],
+        "event-update": [c, event.uuid],
+        "problem-area": [c, area.uuid],
+        "goal-rate": [c, goal.uuid],
+        "caseload": [],
+    }
+    return {
+        name: reverse(f"treatment:{name}", args=args.get(name, [c]))
+        for name in READ | WRITE_ONLY | OTHER
+    }
+
+
+def test_every_url_is_in_the_matrix():
+    names = {p.name for p in urls.urlpatterns}
+    assert names == READ | WRITE_ONLY | OTHER
+
+
+@pytest.mark.parametrize("who", ["charlie", "adam"])
+def test_outsiders_get_404_everywhere(client, personas, world, who):
+    client.force_login(getattr(personas, who))
+    for name, url in world.items():
+        if name == "caseload":
+            continue
+        # 405 (wrong method) is decided before any lookup, so it reveals nothing either.
+        assert client.get(url).status_code == (405 if name in POST_ONLY else 404), name
+        assert client.post(url, {}).status_code == (405 if name in GET_ONLY else 404), name
+
+
+def test_supervisor_reads_but_never_writes(client, personas, world):
+    client.force_login(personas.bob)
+    for name in READ:
+        assert client.get(world[name]).status_code == 200, name
+        assert client.post(world[name], {}).status_code in (404, 405), name
+    for name in WRITE_ONLY:
+        assert client.get(world[name]).status_code in (404, 405), name
+        assert client.post(world[name], {}).status_code == 404, name
+
+
+def test_supervisor_page_hides_write_links(client, personas, world):
+    client.force_login(personas.bob)
+    page = client.get(world["course-detail"]).content.decode()
+    assert "Record a session" not in page
+    assert "private process note" not in page.lower()
+
+
+def test_alice_reaches_everything(alice_client, world):
+    for name, url in world.items():
+        if name in POST_ONLY:
+            continue
+        assert alice_client.get(url).status_code == 200, name
+
+
+def test_anonymous_is_sent_to_sign_in(client, world):
+    for url in world.values():
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie", "adam"])
+def test_caseload_shows_only_own_courses(client, personas, world, who):
+    client.force_login(getattr(personas, who))
+    response = client.get(world["caseload"])
+    assert response.status_code == 200
+    assert "Dana Example" not in response.content.decode()
