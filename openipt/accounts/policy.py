@@ -70,10 +70,10 @@ def can_be_on_care_team(membership: Membership | None) -> bool:
 def _care_team_q(membership: Membership) -> Q:
     from openipt.clients.models import CareTeamMember
 
+    # ``pk IN (care-team subquery)`` lets the database start from the clinician's own
+    # care-team rows instead of testing every client of the practice (bench/README.md).
     return Q(
-        Exists(
-            CareTeamMember.objects.filter(client=OuterRef("pk"), member=membership, is_active=True)
-        )
+        pk__in=CareTeamMember.objects.filter(member=membership, is_active=True).values("client_id")
     )
 
 
@@ -84,10 +84,8 @@ def _supervised_q(membership: Membership) -> Q:
         supervisor=membership, is_active=True, supervisee__is_active=True
     ).values("supervisee_id")
     return Q(
-        Exists(
-            CareTeamMember.objects.filter(
-                client=OuterRef("pk"), member_id__in=supervisees, is_active=True
-            )
+        pk__in=CareTeamMember.objects.filter(member_id__in=supervisees, is_active=True).values(
+            "client_id"
         )
     )
 

@@ -1,0 +1,491 @@
+"""Load scenario on loopback: clinician pages of the benchmark practice under gunicorn.
+
+Usage (from the repository root; see bench/README.md):
+
+    .venv/bin/python bench/run.py                      # SQLite file under var/bench/
+    .venv/bin/python bench/run.py --db postgres        # PostgreSQL database openipt_bench
+
+Steps: migrate the bench database, seed 10,000 clients if it holds no benchmark practice,
+start gunicorn (config.wsgi, 2 sync workers) on 127.0.0.1 and a free port, open signed-in
+sessions for a few clinicians directly through the session engine, send a bounded number
+of GET requests per endpoint from a thread pool, print a markdown table and write JSON to
+bench/results/. The server is stopped on the way out, whatever happens. Nothing but
+127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+HOST = "127.0.0.1"  # the only address this scenario ever talks to
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/openipt_bench"
+WARMUP_REQUESTS = 20
+TRIVIAL = "dashboard"
+QUIET_LOAD = 1.0
+
+
+@dataclass(frozen=True)
+class Session:
+    email: str
+    cookie: str
+    name_term: str
+    dob: str
+    identifier: str
+    sample_uuid: str  # a client of this clinician with that name, date of birth, identifier
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    describe: str
+    path: Callable[[Session], str]
+    # Text the page must contain, proving it answered with real rows (not an empty page).
+    expect: Callable[[Session], str] = lambda s: ""
+
+
+def _sample(s: Session) -> str:
+    return s.sample_uuid
+
+
+ENDPOINTS = [
+    Endpoint(TRIVIAL, "/ (trivial authenticated page)", lambda s: "/"),
+    Endpoint("client list", "/clients/", lambda s: "/clients/"),
+    Endpoint("client list, page 5", "/clients/?page=5", lambda s: "/clients/?page=5"),
+    Endpoint(
+        "name search", "/clients/?q=<family name>", lambda s: f"/clients/?q={s.name_term}", _sample
+    ),
+    Endpoint(
+        "date of birth search", "/clients/?dob=<date>", lambda s: f"/clients/?dob={s.dob}", _sample
+    ),
+    Endpoint(
+        "identifier search",
+        "/clients/?identifier=<value>",
+        lambda s: f"/clients/?identifier={s.identifier}",
+        _sample,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+
+
+@dataclass
+class Result:
+    name: str
+    path: str
+    alone: Latency  # requests one at a time: close to server time plus loopback
+    loaded: Latency  # under load: includes waiting for a free worker
+    requests: int
+    errors: int
+    requests_per_s: float
+    ratio_to_trivial: float | None = None
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_environment(args)
+    import django
+
+    django.setup()
+    clients = prepare_database(args.clients)
+    sessions = open_sessions(args.sessions)
+    load_before = wait_for_quiet(args.wait_quiet)
+    with server(args.workers, args.var_dir) as port:
+        results = [run_endpoint(port, ep, sessions, args) for ep in selected(args.only)]
+    add_ratios(results)
+    report = build_report(args, clients, results)
+    report["machine"]["load_average_before"] = load_before
+    report["machine"]["load_average_after"] = list(os.getloadavg())
+    print(markdown_table(report))
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS_DIR / f"{stamp}-{report['database']['vendor']}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nJSON written to {out.relative_to(BASE_DIR)}")
+    return 1 if any(r.errors for r in results) else 0
+
+
+def selected(only: str) -> list[Endpoint]:
+    names = {name.strip() for name in only.split(",") if name.strip()}
+    unknown = names - {ep.name for ep in ENDPOINTS}
+    if unknown:
+        raise SystemExit(f"Unknown endpoint(s): {', '.join(sorted(unknown))}")
+    return [ep for ep in ENDPOINTS if not names or ep.name in names or ep.name == TRIVIAL]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("OPENIPT_BENCH_DATABASE_URL", DEFAULT_PG_URL),
+        help="PostgreSQL URL for --db postgres (created if missing; default %(default)s)",
+    )
+    parser.add_argument("--var-dir", type=Path, default=BASE_DIR / "var" / "bench")
+    parser.add_argument("--clients", type=int, default=10_000, help="seed size if empty")
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint, under load")
+    parser.add_argument(
+        "--latency-requests", type=int, default=100, help="per endpoint, one at a time"
+    )
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--sessions", type=int, default=4, help="clinicians signed in")
+    parser.add_argument(
+        "--wait-quiet",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="wait up to this long for the 1-minute load average to fall below 1",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated endpoint names (the trivial one always runs)"
+    )
+    return parser.parse_args(argv)
+
+
+def configure_environment(args: argparse.Namespace) -> None:
+    """Point this process (and the server it starts) at the bench database only."""
+    sys.path.insert(0, str(BASE_DIR))
+    args.var_dir = args.var_dir.resolve()
+    args.var_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["OPENIPT_VAR_DIR"] = str(args.var_dir)
+    os.environ.pop("OPENIPT_TESTING", None)
+    os.environ.pop("DJANGO_DEBUG", None)
+    if args.db == "postgres":
+        ensure_pg_database(args.database_url)
+        os.environ["DATABASE_URL"] = args.database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+
+
+def ensure_pg_database(url: str) -> None:
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    cfg = dj_database_url.parse(url)
+    params: dict[str, Any] = {
+        "host": cfg.get("HOST") or HOST,
+        "port": cfg.get("PORT") or 5432,
+        "user": cfg.get("USER") or None,
+        "password": cfg.get("PASSWORD") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        name = str(cfg["NAME"])
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        print(f"Created PostgreSQL database {name}.", file=sys.stderr)
+
+
+def prepare_database(clients: int) -> int:
+    """Migrate, collect static files, seed if needed; returns the benchmark client count."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from openipt.clients.models import Client
+    from openipt.core.management.commands.seed_bench import PRACTICE_NAME
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if not Client.objects.filter(practice__name=PRACTICE_NAME).exists():
+        print(f"Seeding {clients} clients (once per bench database)…", file=sys.stderr)
+        call_command("seed_bench", clients=clients)
+    count = Client.objects.filter(practice__name=PRACTICE_NAME).count()
+    connections.close_all()
+    return count
+
+
+def open_sessions(count: int) -> list[Session]:
+    """Signed-in sessions for the first clinicians, made directly in the session store.
+
+    Their TOTP authenticator (made by seed_bench) satisfies the MFA middleware; the login
+    form itself is not what this scenario measures.
+    """
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from openipt.accounts.models import User
+    from openipt.clients.models import Client, ClientIdentifier
+    from openipt.core.management.commands.seed_bench import EMAIL_DOMAIN
+
+    sessions = []
+    for i in range(1, count + 1):
+        user = User.objects.get(email=f"clinician{i:03d}@{EMAIL_DOMAIN}")
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        own = list(Client.objects.filter(care_team__member__user=user).order_by("id"))
+        if not own:
+            raise SystemExit(f"{user.email} has no clients: seed more clients than --sessions")
+        sample = own[len(own) // 2]  # a client in the middle of the clinician's caseload
+        identifier = ClientIdentifier.objects.filter(client=sample).values_list("value", flat=True)
+        sessions.append(
+            Session(
+                email=user.email,
+                cookie=f"{settings.SESSION_COOKIE_NAME}={store.session_key}",
+                name_term=sample.legal_family_name.lower(),
+                dob=sample.date_of_birth.isoformat(),
+                identifier=identifier[0],
+                sample_uuid=str(sample.uuid),
+            )
+        )
+    return sessions
+
+
+def wait_for_quiet(limit: int) -> list[float]:
+    """Other work on the machine skews every number: wait for calm, or at least say so."""
+    deadline = time.monotonic() + limit
+    while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    load = list(os.getloadavg())
+    if load[0] >= QUIET_LOAD:
+        print(
+            f"Warning: load average {load[0]:.2f} before the run; other work on this "
+            "machine will make the numbers noisy (try --wait-quiet 300).",
+            file=sys.stderr,
+        )
+    return load
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(workers: int, var_dir: Path) -> Iterator[int]:
+    """gunicorn on 127.0.0.1:<free port>; always stopped on exit."""
+    port = free_port()
+    log = var_dir / "gunicorn.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        "--error-logfile",
+        str(log),
+    ]
+    proc = subprocess.Popen(command, cwd=BASE_DIR, env=os.environ.copy(), start_new_session=True)
+    try:
+        wait_until_ready(proc, port, log)
+        yield port
+    finally:
+        stop(proc)
+
+
+def wait_until_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited early; see {log}")
+        try:
+            status, _, _ = get(port, "/health/", "")
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer /health/ within 60 s; see {log}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # our own child's process group only
+        proc.wait()
+
+
+def get(port: int, path: str, cookie: str) -> tuple[int, str, str]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return response.status, response.getheader("Location") or "", body
+    finally:
+        conn.close()
+
+
+def run_endpoint(port: int, endpoint: Endpoint, sessions: list[Session], args: Any) -> Result:
+    """Warm up, time requests one at a time, then time ``args.requests`` under load."""
+    check_endpoint(port, endpoint, sessions[0])
+
+    def one(i: int) -> tuple[float, int]:
+        session = sessions[i % len(sessions)]
+        started = time.perf_counter()
+        status, _, _ = get(port, endpoint.path(session), session.cookie)
+        return time.perf_counter() - started, status
+
+    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        list(pool.map(one, range(WARMUP_REQUESTS)))
+        alone = [one(i) for i in range(args.latency_requests)]
+        started = time.perf_counter()
+        loaded = list(pool.map(one, range(args.requests)))
+        wall = time.perf_counter() - started
+    samples = alone + loaded
+    statuses: dict[str, int] = {}
+    for _, status in samples:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    return Result(
+        name=endpoint.name,
+        path=endpoint.describe,
+        alone=latency(alone),
+        loaded=latency(loaded),
+        requests=len(samples),
+        errors=sum(1 for _, status in samples if status != 200),
+        requests_per_s=round(len(loaded) / wall, 1),
+        statuses=statuses,
+    )
+
+
+def check_endpoint(port: int, endpoint: Endpoint, session: Session) -> None:
+    """Stop at once if the page is not what we mean to measure (login page, 404, no rows)."""
+    path = endpoint.path(session)
+    status, location, body = get(port, path, session.cookie)
+    if status != 200:
+        raise SystemExit(f"{path} answered {status} {location} for {session.email}")
+    expected = endpoint.expect(session)
+    if expected and expected.lower() not in body.lower():
+        raise SystemExit(f"{path} answered without {expected!r}: the expected client is missing")
+
+
+def latency(samples: list[tuple[float, int]]) -> Latency:
+    millis = [seconds * 1000 for seconds, _ in samples]
+    if len(millis) < 2:
+        return Latency(p50_ms=math.nan, p95_ms=math.nan, mean_ms=math.nan)
+    cuts = statistics.quantiles(millis, n=100, method="inclusive")
+    return Latency(
+        p50_ms=round(statistics.median(millis), 1),
+        p95_ms=round(cuts[94], 1),
+        mean_ms=round(statistics.fmean(millis), 1),
+    )
+
+
+def add_ratios(results: list[Result]) -> None:
+    trivial = next(r for r in results if r.name == TRIVIAL)
+    for result in results:
+        result.ratio_to_trivial = round(result.requests_per_s / trivial.requests_per_s, 2)
+
+
+def machine() -> dict[str, Any]:
+    def first(path: str, key: str) -> str:
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "unknown"
+
+    return {
+        "nproc": os.cpu_count(),
+        "memory": first("/proc/meminfo", "MemTotal"),
+        "cpu": first("/proc/cpuinfo", "model name"),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def database_info() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+        else:
+            cursor.execute("SELECT sqlite_version()")
+        version = str(cursor.fetchone()[0])
+    return {"vendor": connection.vendor, "version": version}
+
+
+def build_report(args: argparse.Namespace, clients: int, results: list[Result]) -> dict[str, Any]:
+    import django
+
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "database": database_info(),
+        "django": django.get_version(),
+        "clients": clients,
+        "machine": machine(),
+        "load": {
+            "requests_per_endpoint": args.requests,
+            "one_at_a_time_per_endpoint": args.latency_requests,
+            "warmup_per_endpoint": WARMUP_REQUESTS,
+            "concurrency": args.concurrency,
+            "gunicorn_workers": args.workers,
+            "signed_in_clinicians": args.sessions,
+        },
+        "results": [asdict(r) for r in results],
+    }
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    db, load, m = report["database"], report["load"], report["machine"]
+    lines = [
+        f"{report['clients']:,} clients · {db['vendor']} {db['version']} · "
+        f"{load['gunicorn_workers']} gunicorn workers · {m['nproc']} CPUs ({m['cpu']}) · "
+        f"{report['date']} · load average before/after "
+        f"{m['load_average_before'][0]:.2f}/{m['load_average_after'][0]:.2f}",
+        f"Alone: {load['one_at_a_time_per_endpoint']} requests one at a time. "
+        f"Load: {load['requests_per_endpoint']} requests, concurrency {load['concurrency']}.",
+        "",
+        "| Endpoint | Path | alone p50 ms | alone p95 ms | load p50 ms | load p95 ms "
+        "| load req/s | vs trivial | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        alone, loaded = r["alone"], r["loaded"]
+        lines.append(
+            f"| {r['name']} | `{r['path']}` | {alone['p50_ms']} | {alone['p95_ms']} "
+            f"| {loaded['p50_ms']} | {loaded['p95_ms']} | {r['requests_per_s']} "
+            f"| {r['ratio_to_trivial']:.2f} | {r['errors']} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
