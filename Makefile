@@ -8,7 +8,10 @@ export DJANGO_SETTINGS_MODULE ?= config.settings
 .PHONY: run test demo lint migrate-check deploy-check install install-dev worker serve bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "OpenIPT needs Python 3.11 or newer ($(PYTHON) is older)."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "Could not create $(VENV). On Debian/Ubuntu: sudo apt-get install -y python3-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
@@ -48,7 +51,7 @@ migrate-check: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 
 deploy-check: install
-	OPENIPT_DEPLOY_CHECK=1 DJANGO_SECRET_KEY=$$($(PY) -c "import secrets;print(secrets.token_urlsafe(64))") \
+	OPENIPT_HTTPS=1 DJANGO_SECRET_KEY=$$($(PY) -c "import secrets;print(secrets.token_urlsafe(64))") \
 	  DJANGO_ALLOWED_HOSTS=openipt.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
 bench: install-dev

@@ -284,3 +284,11 @@ LOGGING = {
 OPENIPT_CLIENTS_PER_PAGE = 25
 LOGIN_URL_PATH = "/accounts/login/"
 STATIC_URL_PATH = "/static/"
+
+# Idempotent background tasks that `manage.py periodic` enqueues (serve runs it every minute).
+OPENIPT_PERIODIC_TASKS = [
+    "openipt.measures.tasks.escalate_overdue_alerts",
+    "openipt.measures.tasks.refresh_assignments",
+    "openipt.scheduling.tasks.send_due_reminders",
+]
+OPENIPT_PERIODIC_SECONDS = env_int("OPENIPT_PERIODIC_SECONDS", 60)

@@ -6,6 +6,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("clients/", include("openipt.clients.urls")),
     path("audit/", include("openipt.audit.urls")),
+    path("intake/", include("openipt.clients.intake_urls")),
+    path("", include("openipt.portal.urls")),
+    path("", include("openipt.treatment.urls")),
+    path("", include("openipt.measures.urls")),
+    path("schedule/", include("openipt.scheduling.urls")),
 ]
 
 handler400 = "openipt.core.views.bad_request"

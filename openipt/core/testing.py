@@ -21,8 +21,8 @@ from openipt.accounts.models import Membership, Practice, Supervision, User
 from openipt.clients.models import Client
 from openipt.clients.services import ClientData, client_create
 
-PASSWORD = "correct horse battery staple 42"
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+PASSWORD = "correct horse battery staple 42"  # noqa: S105 - test persona only
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - test persona only
 
 
 @dataclass(frozen=True)

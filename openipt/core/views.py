@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from openipt.accounts.models import Practice
+from openipt.accounts.policy import portal_membership
 
 
 @require_GET
@@ -15,6 +16,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:setup")
     if not request.user.is_authenticated:
         return redirect("account_login")
+    if portal_membership(request.user) is not None:  # type: ignore[arg-type]
+        return redirect("portal:home")
     return dashboard(request)
 
 
