@@ -23,3 +23,9 @@ def alice_client(client, personas):  # type: ignore[no-untyped-def]
     """A Django test client signed in as Alice (MFA enrolled)."""
     client.force_login(personas.alice)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Uploaded files (message attachments) never land in the real ``var/media``."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

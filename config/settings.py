@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "openipt.core.middleware.SessionTimeoutMiddleware",
     "openipt.core.middleware.MembershipMiddleware",
     "openipt.core.middleware.MfaRequiredMiddleware",
+    "openipt.core.middleware.ClientBoundaryMiddleware",
     "openipt.core.middleware.NoStoreMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",

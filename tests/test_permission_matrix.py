@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openipt.accounts import services as account_services
 from openipt.core.testing import Personas
+from openipt.measures.tests.matrix import dana_alert
 from openipt.portal.tests.matrix import (
     consultation_request,
     dana_administration,
@@ -181,10 +182,10 @@ MATRIX: dict[str, Route] = {
     "accounts:setup": everyone(NOT_FOUND),
     "accounts:staff-list": signed_in(NOT_FOUND, adam=OK),
     "accounts:staff-invite": signed_in(NOT_FOUND, adam=OK),
-    "accounts:invitation-revoke": signed_in(NOT_ALLOWED, kwargs=pending_invitation),
+    "accounts:invitation-revoke": signed_in(NOT_ALLOWED, kwargs=pending_invitation, dana=NOT_FOUND),
     "accounts:staff-edit": signed_in(NOT_FOUND, adam=OK, kwargs=alice_membership),
-    "accounts:staff-deactivate": signed_in(NOT_ALLOWED, kwargs=alice_membership),
-    "accounts:invitation-accept": everyone(OK, kwargs=invitation_token),
+    "accounts:staff-deactivate": signed_in(NOT_ALLOWED, kwargs=alice_membership, dana=NOT_FOUND),
+    "accounts:invitation-accept": everyone(OK, kwargs=invitation_token, dana=NOT_FOUND),
     # clients
     "clients:list": signed_in(OK, dana=NOT_FOUND),
     "clients:create": signed_in(OK, dana=NOT_FOUND),
@@ -194,15 +195,17 @@ MATRIX: dict[str, Route] = {
     "clients:care-team": signed_in(OK, kwargs=dana, **CLINICAL_WRITE),
     "clients:consent-create": signed_in(OK, kwargs=dana, **CLINICAL_WRITE),
     # treatment: the IPT course (reads: Alice and her supervisor Bob; writes: Alice)
-    "treatment:caseload": signed_in(OK),
+    "treatment:caseload": signed_in(OK, dana=NOT_FOUND),
     "treatment:course-create": signed_in(OK, kwargs=dana, **CLINICAL_WRITE),
     "treatment:course-detail": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     "treatment:course-update": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
-    "treatment:task-mark": signed_in(NOT_ALLOWED, kwargs=course_of_dana()),
+    "treatment:task-mark": signed_in(NOT_ALLOWED, kwargs=course_of_dana(), dana=NOT_FOUND),
     "treatment:session-create": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
     "treatment:session-detail": signed_in(OK, kwargs=course_of_dana(SESSION), **CLINICAL),
     "treatment:session-update": signed_in(OK, kwargs=course_of_dana(SESSION), **CLINICAL_WRITE),
-    "treatment:session-sign": signed_in(NOT_ALLOWED, kwargs=course_of_dana(SESSION)),
+    "treatment:session-sign": signed_in(
+        NOT_ALLOWED, kwargs=course_of_dana(SESSION), dana=NOT_FOUND
+    ),
     "treatment:session-amend": signed_in(OK, kwargs=course_of_dana(SESSION), **CLINICAL_WRITE),
     "treatment:process-note": signed_in(OK, kwargs=course_of_dana(SESSION), **CLINICAL_WRITE),
     "treatment:technique-create": signed_in(
@@ -210,7 +213,7 @@ MATRIX: dict[str, Route] = {
     ),
     "treatment:inventory": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     "treatment:person-create": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
-    "treatment:inventory-copy": signed_in(NOT_ALLOWED, kwargs=course_of_dana()),
+    "treatment:inventory-copy": signed_in(NOT_ALLOWED, kwargs=course_of_dana(), dana=NOT_FOUND),
     "treatment:person-update": signed_in(
         OK, kwargs=course_of_dana("person_uuid"), **CLINICAL_WRITE
     ),
@@ -222,7 +225,9 @@ MATRIX: dict[str, Route] = {
     "treatment:formulation": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     "treatment:contract": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     "treatment:goals": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
-    "treatment:goal-rate": signed_in(NOT_ALLOWED, kwargs=course_of_dana("goal_uuid")),
+    "treatment:goal-rate": signed_in(
+        NOT_ALLOWED, kwargs=course_of_dana("goal_uuid"), dana=NOT_FOUND
+    ),
     "treatment:termination": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     # allauth: sign-in, password reset, sign-up (closed: staff are invited)
     "account_login": everyone(HOME, anonymous=OK),
@@ -281,6 +286,18 @@ MATRIX: dict[str, Route] = {
     "portal:help": signed_in(NOT_FOUND, dana=OK),
     "portal:record": signed_in(NOT_FOUND, dana=OK),
     "portal:record-pdf": signed_in(NOT_FOUND, dana=OK),
+    # measures: questionnaires in session, risk alerts, safety plan
+    "measures:course-measures": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
+    "measures:administration-create": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
+    "measures:administration-assign": signed_in(
+        NOT_ALLOWED, kwargs=course_of_dana(), dana=NOT_FOUND
+    ),
+    "measures:alerts": signed_in(OK, dana=NOT_FOUND),
+    "measures:practice-alerts": signed_in(NOT_FOUND, adam=OK),
+    # Bob sees an alert of Alice's only once it has escalated to him.
+    "measures:alert-detail": signed_in(NOT_FOUND, kwargs=dana_alert, alice=OK),
+    "measures:safety-plan": signed_in(OK, kwargs=dana, **CLINICAL),
+    "measures:safety-plan-history": signed_in(OK, kwargs=dana, **CLINICAL),
     # scheduling
     "scheduling:week": signed_in(OK, dana=NOT_FOUND),
     "scheduling:client-appointments": signed_in(OK, kwargs=dana, **CLINICAL),

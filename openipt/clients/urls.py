@@ -13,3 +13,18 @@ urlpatterns = [
     path("<uuid:client_uuid>/care-team/", views.care_team, name="care-team"),
     path("<uuid:client_uuid>/consents/new/", views.consent_create, name="consent-create"),
 ]
+
+# The client's side (portal access, secure messages, diary): see intake_views.
+from openipt.clients import intake_views  # noqa: E402
+
+urlpatterns += [
+    path("<uuid:client_uuid>/portal/", intake_views.portal_settings, name="portal"),
+    path("<uuid:client_uuid>/portal/sharing/", intake_views.portal_sharing, name="portal-sharing"),
+    path("<uuid:client_uuid>/messages/", intake_views.client_messages, name="messages"),
+    path(
+        "<uuid:client_uuid>/messages/attachments/<uuid:attachment_uuid>/",
+        intake_views.client_attachment,
+        name="attachment",
+    ),
+    path("<uuid:client_uuid>/diary/", intake_views.client_diary, name="diary"),
+]

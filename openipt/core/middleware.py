@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.messages.storage import default_storage
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -119,6 +119,29 @@ def _has_totp(user: object) -> bool:
         cached = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         user._openipt_has_totp = cached  # type: ignore[attr-defined]
     return bool(cached)
+
+
+CLIENT_ALLOWED_PREFIXES = ("/portal/", "/accounts/", "/static/", "/health/", "/consultation/")
+
+
+class ClientBoundaryMiddleware:
+    """A client's account reaches the portal and its own sign-in pages, nothing else.
+
+    Deny by default: a staff page added later cannot leak to clients by forgetting a check.
+    The start page sends clients on to the portal.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        membership = getattr(request, "membership", None)
+        if membership is not None and membership.kind == "client":
+            if request.path == "/":
+                return redirect("portal:home")
+            if not request.path.startswith(CLIENT_ALLOWED_PREFIXES):
+                raise Http404("Not part of the portal")
+        return self.get_response(request)
 
 
 class NoStoreMiddleware:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from openipt.accounts.models import Practice
+from openipt.accounts.models import Membership, Practice, User
 from openipt.accounts.policy import portal_membership
+from openipt.core import selectors
 
 
 @require_GET
@@ -23,7 +26,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/dashboard.html")
+    """Counts and links by role; no client names, so no read is audited here."""
+    membership = getattr(request, "membership", None)
+    context: dict[str, object] = {}
+    if membership is not None and membership.kind == Membership.Kind.STAFF:
+        user = cast("User", request.user)
+        if membership.is_clinician:
+            context["clinician"] = selectors.clinician_counts(user, membership)
+        if membership.is_admin:
+            context["admin"] = selectors.admin_counts(membership)
+    return render(request, "core/dashboard.html", context)
 
 
 @require_GET

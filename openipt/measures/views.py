@@ -43,7 +43,8 @@ def _refused(form: BaseForm, error: ValidationError) -> None:
 def administration_create(request: HttpRequest, course_uuid: uuid_lib.UUID) -> HttpResponse:
     user = _user(request)
     course = course_selectors.access_course(user, course_uuid, write=True)
-    instrument = selectors.access_instrument(user, request.GET.get("instrument", ""))
+    # PHQ-9 is the default depression measure of every IPT format (IPT.md §7).
+    instrument = selectors.access_instrument(user, request.GET.get("instrument") or "PHQ-9")
     sessions = list(course.sessions.order_by("-number")[:50])
     chosen = request.GET.get("session") or (str(sessions[0].uuid) if sessions else "")
     form = forms.EntryForm(

@@ -1,0 +1,106 @@
+"""What the portal reads, always for the signed-in client's own record.
+
+Every function takes the client that ``access_own_client`` returned; nothing here accepts a
+client from the URL or the form. A record UUID in the URL is looked up *within* that client,
+so another client's UUID answers 404. Process notes are never read here.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from typing import TYPE_CHECKING
+
+from django.http import Http404
+from django.utils import timezone
+
+from openipt.measures.models import Administration
+from openipt.treatment.models import Course, Goal, Session
+
+if TYPE_CHECKING:
+    from openipt.clients.models import Client
+    from openipt.scheduling.models import Appointment
+
+OPEN_ADMINISTRATION = (Administration.Status.ASSIGNED, Administration.Status.DUE)
+VISIBLE_COURSES = (Course.Status.ASSESSMENT, Course.Status.ACTIVE, Course.Status.CONCLUDED)
+
+
+def _uuid(value: object) -> uuid_lib.UUID:
+    try:
+        return uuid_lib.UUID(str(value))
+    except (ValueError, TypeError):
+        raise Http404 from None
+
+
+def upcoming_appointments(client: Client, *, limit: int = 5) -> list[Appointment]:
+    from openipt.scheduling.models import Appointment
+
+    return list(
+        Appointment.objects.filter(
+            client=client, status=Appointment.Status.BOOKED, ends_at__gte=timezone.now()
+        )
+        .select_related("clinician__user")
+        .order_by("starts_at")[:limit]
+    )
+
+
+def questionnaires_due(client: Client) -> list[Administration]:
+    return list(
+        Administration.objects.filter(
+            client=client,
+            mode=Administration.Mode.CLIENT_COMPLETED,
+            status__in=OPEN_ADMINISTRATION,
+        )
+        .select_related("instrument")
+        .order_by("due_on", "created_at")
+    )
+
+
+def own_administration(client: Client, administration_uuid: object) -> Administration:
+    found = (
+        Administration.objects.filter(
+            client=client,
+            uuid=_uuid(administration_uuid),
+            mode=Administration.Mode.CLIENT_COMPLETED,
+        )
+        .select_related("instrument")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def current_course(client: Client) -> Course | None:
+    return (
+        Course.objects.filter(client=client, status__in=VISIBLE_COURSES)
+        .order_by("-start_date", "-created_at")
+        .first()
+    )
+
+
+def own_goals(client: Client) -> list[Goal]:
+    course = current_course(client)
+    if course is None:
+        return []
+    return list(Goal.objects.filter(course=course).prefetch_related("ratings"))
+
+
+def own_goal(client: Client, goal_uuid: object) -> Goal:
+    goal = (
+        Goal.objects.filter(uuid=_uuid(goal_uuid), course__client=client)
+        .select_related("course")
+        .first()
+    )
+    if goal is None:
+        raise Http404
+    return goal
+
+
+def tasks_from_sessions(client: Client, *, limit: int = 5) -> list[Session]:
+    """Sessions that set something to try between sessions, newest first (text only)."""
+    return list(
+        Session.objects.filter(course__client=client)
+        .exclude(tasks_set="")
+        .only("uuid", "number", "starts_at", "tasks_set", "course_id")
+        .order_by("-starts_at")[:limit]
+    )

@@ -1,0 +1,339 @@
+"""The client portal. Every page starts from the signed-in client's own record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from openipt.accounts.models import User
+from openipt.audit import services as audit
+from openipt.audit.services import record_read
+from openipt.clients import accounts, diary, messaging
+from openipt.clients.models import Client, PortalAccess
+from openipt.measures import services as measures
+from openipt.measures.selectors import current_safety_plan
+from openipt.portal import selectors
+from openipt.portal.forms import DiaryForm, GoalRatingForm, MessageForm, question_form
+from openipt.treatment import services as treatment
+
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _bound(request: HttpRequest) -> Any:
+    """The posted data on POST (even when empty, so that errors show), else ``None``."""
+    return request.POST if request.method == "POST" else None
+
+
+@dataclass(frozen=True)
+class Own:
+    """The signed-in client, their record and their portal settings."""
+
+    user: User
+    client: Client
+    access: PortalAccess
+
+
+def portal_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Signed-in portal clients only (anyone else: 404); passes their own record."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = cast("User", request.user)
+        client, access = accounts.access_own_client(user)
+        request.portal = Own(user, client, access)  # type: ignore[attr-defined]
+        return view(request, request.portal, *args, **kwargs)  # type: ignore[attr-defined]
+
+    return wrapper
+
+
+def _render(request: HttpRequest, own: Own, template: str, context: dict[str, Any]) -> HttpResponse:
+    context |= {"own": own, "practice": own.client.practice}
+    return render(request, f"portal/{template}", context)
+
+
+@portal_page
+@require_GET
+def home(request: HttpRequest, own: Own) -> HttpResponse:
+    context = {
+        "appointments": selectors.upcoming_appointments(own.client),
+        "due": selectors.questionnaires_due(own.client),
+        "unread": messaging.unread_count(own.client, for_client=True),
+    }
+    record_read(request, own.client, detail="portal home")
+    return _render(request, own, "home.html", context)
+
+
+@portal_page
+@require_GET
+def questionnaires(request: HttpRequest, own: Own) -> HttpResponse:
+    due = selectors.questionnaires_due(own.client)
+    record_read(request, own.client, detail="portal questionnaires")
+    return _render(request, own, "questionnaires.html", {"due": due})
+
+
+def _draft_key(administration_uuid: object) -> str:
+    return f"portal_draft:{administration_uuid}"
+
+
+@portal_page
+@GET_POST
+def questionnaire(request: HttpRequest, own: Own, administration_uuid: str) -> HttpResponse:
+    """One question per screen; each answer is saved on the server as soon as it is sent."""
+    administration = selectors.own_administration(own.client, administration_uuid)
+    if administration.status not in selectors.OPEN_ADMINISTRATION:
+        messages.info(request, _("Thank you — we already have your answers to this one."))
+        return redirect("portal:questionnaires")
+    items = administration.instrument.parsed.items
+    draft: dict[str, str] = request.session.get(_draft_key(administration.uuid), {})
+    step = _step(request, items, draft)
+    if step >= len(items):
+        return _review(request, own, administration, draft)
+    item = items[step]
+    data = request.POST if request.method == "POST" else None
+    form = question_form(item, data, initial={"answer": draft.get(item.link_id)})
+    if request.method == "POST" and form.is_valid():
+        draft[item.link_id] = form.cleaned_data["answer"]
+        request.session[_draft_key(administration.uuid)] = draft
+        return redirect(f"{request.path}?step={step + 2}")
+    record_read(request, own.client, administration, detail="portal questionnaire")
+    context = {"administration": administration, "item": item, "form": form,
+               "number": step + 1, "total": len(items)}  # fmt: skip
+    return _render(request, own, "question.html", context)
+
+
+def _step(request: HttpRequest, items: Any, draft: dict[str, str]) -> int:
+    """The 0-based question to show: the one asked for, else the first unanswered."""
+    first_open = next((i for i, item in enumerate(items) if item.link_id not in draft), len(items))
+    try:
+        asked = int(request.GET.get("step", "")) - 1
+    except ValueError:
+        return first_open
+    return max(0, min(asked, first_open))
+
+
+def _review(
+    request: HttpRequest, own: Own, administration: Any, draft: dict[str, str]
+) -> HttpResponse:
+    items = administration.instrument.parsed.items
+    if request.method == "POST" and request.POST.get("action") == "submit":
+        try:
+            measures.administration_complete(
+                actor=own.user, administration=administration, answers=draft, request=request
+            )
+        except ValidationError:
+            messages.info(request, _("Thank you — we already have your answers to this one."))
+        else:
+            messages.success(request, _("Thank you. Your answers have been sent."))
+        request.session.pop(_draft_key(administration.uuid), None)
+        return redirect("portal:questionnaires")
+    rows = [(i + 1, item, _display(item, draft.get(item.link_id))) for i, item in enumerate(items)]
+    record_read(request, own.client, administration, detail="portal questionnaire review")
+    context = {"administration": administration, "rows": rows, "total": len(items)}
+    return _render(request, own, "question_review.html", context)
+
+
+def _display(item: Any, code: str | None) -> str:
+    return next((o.display for o in item.options if o.code == code), "—")
+
+
+@portal_page
+@require_GET
+def tasks(request: HttpRequest, own: Own) -> HttpResponse:
+    sessions = selectors.tasks_from_sessions(own.client)
+    record_read(request, own.client, detail="portal tasks")
+    return _render(request, own, "tasks.html", {"sessions": sessions})
+
+
+@portal_page
+@require_GET
+def diary_list(request: HttpRequest, own: Own) -> HttpResponse:
+    entries = diary.diary_entries(own.client)
+    record_read(request, own.client, detail="portal diary")
+    return _render(request, own, "diary.html", {"entries": entries})
+
+
+@portal_page
+@GET_POST
+def diary_new(request: HttpRequest, own: Own) -> HttpResponse:
+    form = DiaryForm(_bound(request), initial={"entry_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            diary.diary_entry_create(
+                actor=own.user, client=own.client, data=form.diary_data(), request=request
+            )
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("Saved in your diary."))
+            return redirect("portal:diary")
+    return _render(request, own, "diary_form.html", {"form": form})
+
+
+@portal_page
+@require_GET
+def goals(request: HttpRequest, own: Own) -> HttpResponse:
+    rows = [
+        (goal, GoalRatingForm(prefix=str(goal.uuid))) for goal in selectors.own_goals(own.client)
+    ]
+    record_read(request, own.client, detail="portal goals")
+    return _render(request, own, "goals.html", {"rows": rows})
+
+
+@portal_page
+@require_POST
+def goal_rate(request: HttpRequest, own: Own, goal_uuid: str) -> HttpResponse:
+    goal = selectors.own_goal(own.client, goal_uuid)
+    form = GoalRatingForm(request.POST, prefix=str(goal.uuid))
+    if form.is_valid():
+        treatment.goal_rate(
+            actor=own.user,
+            goal=goal,
+            rating=form.cleaned_data["rating"],
+            rated_on=timezone.localdate(),
+            request=request,
+        )
+        messages.success(request, _("Thank you. Your rating is saved."))
+    else:
+        messages.error(request, _("Please choose a number from 0 to 10."))
+    return redirect("portal:goals")
+
+
+@portal_page
+@require_GET
+def progress(request: HttpRequest, own: Own) -> HttpResponse:
+    if not own.access.share_progress:
+        raise Http404
+    from openipt.measures.progress import course_progress
+
+    course = selectors.current_course(own.client)
+    result = course_progress(course) if course is not None else None
+    record_read(request, own.client, detail="portal progress")
+    return _render(request, own, "progress.html", {"progress": result})
+
+
+@portal_page
+@GET_POST
+def conversation(request: HttpRequest, own: Own) -> HttpResponse:
+    form = MessageForm(_bound(request), request.FILES if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            messaging.message_send(
+                actor=own.user,
+                client=own.client,
+                body=form.cleaned_data["body"],
+                attachments=request.FILES.getlist("attachments"),
+                request=request,
+            )
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("Your message has been sent."))
+            return redirect("portal:messages")
+    thread = messaging.conversation(own.client)
+    messaging.messages_mark_read(reader=own.user, client=own.client)
+    record_read(request, own.client, detail="portal messages")
+    return _render(request, own, "messages.html", {"thread": thread, "form": form})
+
+
+@portal_page
+@require_GET
+def attachment(request: HttpRequest, own: Own, attachment_uuid: str) -> HttpResponseBase:
+    found = messaging.access_attachment(own.client, selectors._uuid(attachment_uuid))
+    record_read(request, own.client, found, detail="attachment downloaded")
+    return attachment_response(found)
+
+
+def attachment_response(found: Any) -> FileResponse:
+    """Always a download, never shown inline, with the type we decided on upload."""
+    response = FileResponse(
+        found.file.open("rb"),
+        as_attachment=True,
+        filename=found.original_name,
+        content_type=found.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@portal_page
+@require_GET
+def safety_plan(request: HttpRequest, own: Own) -> HttpResponse:
+    plan = current_safety_plan(own.client)
+    record_read(request, own.client, plan, detail="portal safety plan")
+    return _render(request, own, "safety_plan.html", {"plan": plan})
+
+
+@portal_page
+@require_GET
+def help_now(request: HttpRequest, own: Own) -> HttpResponse:
+    return _render(request, own, "help.html", {})
+
+
+def _record_context(own: Own) -> dict[str, Any]:
+    from openipt.measures.models import Administration
+
+    completed = (
+        Administration.objects.filter(client=own.client, status=Administration.Status.COMPLETED)
+        .select_related("instrument")
+        .order_by("completed_at")[:200]
+    )
+    return {
+        "goals": selectors.own_goals(own.client),
+        "completed": list(completed),
+        "entries": diary.diary_entries(own.client, limit=500),
+        "plan": current_safety_plan(own.client),
+        "appointments": selectors.upcoming_appointments(own.client, limit=20),
+        "printed_at": timezone.now(),
+    }
+
+
+@portal_page
+@require_GET
+def my_record(request: HttpRequest, own: Own) -> HttpResponse:
+    """The client's own record as a page, with a PDF download."""
+    context = _record_context(own)
+    record_read(request, own.client, detail="portal record")
+    return _render(request, own, "record.html", context)
+
+
+@portal_page
+@require_GET
+def my_record_pdf(request: HttpRequest, own: Own) -> HttpResponse:
+    """The same record as a PDF (WeasyPrint; nothing is fetched from outside)."""
+    from weasyprint import HTML
+
+    context = _record_context(own) | {"own": own, "practice": own.client.practice}
+    html = render_to_string("portal/record_pdf.html", context, request=request)
+    audit.record(actor=own.user, action="export", obj=own.client, client=own.client,
+                 request=request, detail="portal record PDF")  # fmt: skip
+    pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="my-record.pdf"'
+    return response
+
+
+def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+    raise ValueError("external resources are not fetched")
+
+
+def _apply(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
