@@ -292,6 +292,7 @@ MATRIX: dict[str, Route] = {
     "measures:administration-assign": signed_in(
         NOT_ALLOWED, kwargs=course_of_dana(), dana=NOT_FOUND
     ),
+    "measures:instruments": signed_in(NOT_FOUND, adam=OK),
     "measures:alerts": signed_in(OK, dana=NOT_FOUND),
     "measures:practice-alerts": signed_in(NOT_FOUND, adam=OK),
     # Bob sees an alert of Alice's only once it has escalated to him.

@@ -170,3 +170,33 @@ class SafetyPlanForm(forms.ModelForm):
         model = SafetyPlan
         fields = SafetyPlan.FIELDS
         widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in SafetyPlan.FIELDS}
+
+
+class InstrumentImportForm(forms.Form):
+    """A practice-supplied FHIR Questionnaire (JSON) for an instrument the practice holds a
+    licence for."""
+
+    file = forms.FileField(
+        label=gettext_lazy("FHIR Questionnaire file (.json)"),
+        help_text=gettext_lazy(
+            "A Questionnaire resource with answer weights and OpenIPT's scoring extension. "
+            "At most 1 MB."
+        ),
+    )
+    licence_confirmed = forms.BooleanField(
+        label=gettext_lazy(
+            "I confirm that this practice holds a licence to use this instrument, its "
+            "wording and its scoring, in software."
+        ),
+        error_messages={"required": gettext_lazy("Please confirm the licence before importing.")},
+    )
+
+    MAX_BYTES = 1_048_576
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 1 MB."))
+        if not upload.name.lower().endswith(".json"):
+            raise forms.ValidationError(_("Please choose a .json file."))
+        return bytes(upload.read())

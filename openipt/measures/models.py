@@ -137,6 +137,9 @@ class Administration(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Answers saved one at a time in the portal, kept until the client submits (then cleared).
+    draft_answers = models.JSONField(_("answers so far"), default=dict, blank=True)
+    draft_saved_at = models.DateTimeField(_("answers last saved at"), null=True, blank=True)
 
     class Meta:
         ordering = ("completed_at", "created_at")

@@ -68,9 +68,13 @@ def access_instrument(user: User, code: str) -> Instrument:
 
 
 def completed_administrations() -> QuerySet[Administration]:
+    # The instrument is prefetched, not joined: every row then shares one Instrument per
+    # instrument, so its FHIR definition is decoded and parsed once per page instead of
+    # once per administration (the main cost of long courses and the caseload; bench/).
     return (
         Administration.objects.filter(status=Administration.Status.COMPLETED)
-        .select_related("instrument", "session")
+        .select_related("session")
+        .prefetch_related("instrument")
         .order_by("completed_at", "pk")
     )
 
@@ -236,3 +240,17 @@ def course_off_track(course: Course) -> change.OffTrack | None:
     totals = [Decimal(str(r.total)) for r in results if r.instrument == code]
     held = max((s.number for s in course.sessions.all()), default=0)
     return change.off_track(change.rule_for(code), totals, current_session=held)
+
+
+def practice_instruments(user: User) -> list[Instrument]:
+    """Every instrument version the practice can see (built in and its own imports), for the
+    practice's instrument library page; admins only."""
+    membership = policy.staff_membership(user)
+    if not policy.can_manage_practice(membership):
+        raise Http404
+    assert membership is not None  # noqa: S101 - narrowed by can_manage_practice
+    return list(
+        Instrument.objects.filter(Q(practice__isnull=True) | Q(practice_id=membership.practice_id))
+        .select_related("licence_confirmed_by")
+        .order_by("source", "code", "-created_at")
+    )

@@ -23,6 +23,7 @@ from openipt.audit import services as audit
 from openipt.clients.models import CareTeamMember, Client
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
+from openipt.scheduling import reminders
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -201,6 +202,54 @@ def administration_assign(
     administration.full_clean()
     administration.save()
     audit.record(actor=actor, action="create", obj=administration, client=client, request=request)
+    reminders.plan_for_administration(administration)
+    return administration
+
+
+OPEN_STATUSES = (Administration.Status.ASSIGNED, Administration.Status.DUE)
+
+
+def _draft_problems(administration: Administration, answers: Mapping[str, str | None]) -> str:
+    definition = administration.instrument.parsed
+    for link_id, code in answers.items():
+        item = definition.item(link_id)
+        if item is None or (code is not None and item.option_for_code(str(code)) is None):
+            return _("Choose one of the answers shown.")
+    return ""
+
+
+@transaction.atomic
+def administration_save_progress(
+    *,
+    actor: User,
+    administration: Administration,
+    answers: Mapping[str, str | None],
+    request: HttpRequest | None = None,
+) -> Administration:
+    """Keep the client's answers so far on the assignment (linkId -> option code), so that
+    they survive signing out or changing device. Only known questions and answers are kept;
+    the portal calls this after checking the assignment is the client's own."""
+    locked = Administration.objects.select_for_update(of=("self",)).select_related(
+        "client", "instrument"
+    )
+    administration = locked.get(pk=administration.pk)
+    if administration.status not in OPEN_STATUSES:
+        raise ValidationError(_("This questionnaire can no longer be completed."))
+    problem = _draft_problems(administration, answers)
+    if problem:
+        raise ValidationError({"answers": problem})
+    administration.draft_answers = {str(k): v for k, v in answers.items()}
+    administration.draft_saved_at = timezone.now()
+    administration.full_clean()  # the version is the record's: a draft does not change it
+    administration.save(update_fields=["draft_answers", "draft_saved_at", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=administration,
+        client=administration.client,
+        request=request,
+        detail="answers saved so far",
+    )
     return administration
 
 
@@ -217,11 +266,12 @@ def administration_complete(
         "client", "course", "instrument"
     )
     administration = locked.get(pk=administration.pk)
-    open_statuses = (Administration.Status.ASSIGNED, Administration.Status.DUE)
-    if administration.status not in open_statuses:
+    if administration.status not in OPEN_STATUSES:
         raise ValidationError(_("This questionnaire can no longer be completed."))
     result = _scored(administration.instrument, answers)
     administration.answers = dict(answers)
+    administration.draft_answers = {}
+    administration.draft_saved_at = None
     administration.entered_by = actor
     administration.version += 1
     _store_result(administration, result)
@@ -237,6 +287,7 @@ def administration_complete(
     )
     if result.flags:
         _alert_raise(administration=administration, actor=actor, request=request)
+    reminders.cancel_for_administration(administration)
     return administration
 
 
@@ -273,6 +324,8 @@ def _administration_set_status(*, pk: int, status: str, lookup: dict[str, object
     row.version += 1
     row.save(update_fields=["status", "version", "updated_at"])
     audit.record(actor=None, action="update", obj=row, client=row.client, detail=status)
+    if status == Administration.Status.EXPIRED:
+        reminders.cancel_for_administration(row)
 
 
 # --- Risk alerts ----------------------------------------------------------------------------

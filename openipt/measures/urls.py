@@ -10,6 +10,7 @@ urlpatterns = [
     path(C, views.course_measures, name="course-measures"),
     path(C + "new/", views.administration_create, name="administration-create"),
     path(C + "assign/", views.administration_assign, name="administration-assign"),
+    path("questionnaires/", views.instrument_library, name="instruments"),
     path("alerts/", views.alert_list, name="alerts"),
     path("alerts/practice/", views.practice_alerts, name="practice-alerts"),
     path("alerts/<uuid:alert_uuid>/", views.alert_detail, name="alert-detail"),

@@ -229,3 +229,30 @@ def safety_plan_history(request: HttpRequest, client_uuid: uuid_lib.UUID) -> Htt
     return render(
         request, "measures/safety_plan_history.html", {"client": client, "versions": versions}
     )
+
+
+@login_required
+@GET_POST
+def instrument_library(request: HttpRequest) -> HttpResponse:
+    """The practice's questionnaires: built in, and imported under the practice's licence."""
+    user = _user(request)
+    instruments = selectors.practice_instruments(user)
+    form = forms.InstrumentImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            instrument = services.instrument_import(
+                actor=user, practice=request.membership.practice,  # type: ignore[attr-defined]
+                file_content=form.cleaned_data["file"],
+                licence_confirmed=form.cleaned_data["licence_confirmed"],
+            )  # fmt: skip
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            messages.success(
+                request,
+                _("%(title)s was imported and can now be used.") % {"title": instrument.title},
+            )
+            return redirect("measures:instruments")
+    return render(
+        request, "measures/instrument_library.html", {"instruments": instruments, "form": form}
+    )
