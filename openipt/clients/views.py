@@ -124,7 +124,12 @@ def client_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def client_detail(request: HttpRequest, client_uuid: UUID) -> HttpResponse:
     overview = selectors.client_overview(_actor(request), client_uuid, request=request)
-    return render(request, "clients/detail.html", {"client": overview.client, "overview": overview})
+    # The client page is the way into the client's IPT courses (read through their selector).
+    from openipt.treatment.selectors import client_courses
+
+    courses = client_courses(_actor(request), overview.client)
+    context = {"client": overview.client, "overview": overview, "courses": courses}
+    return render(request, "clients/detail.html", context)
 
 
 @staff_required
