@@ -15,6 +15,7 @@ _SECTION_BY_NAMESPACE = {
     "audit": "audit",
 }
 _SECTION_BY_NAME = {
+    "measures:instruments": "questionnaires",
     "measures:alerts": "alerts",
     "measures:practice-alerts": "alerts",
     "measures:alert-detail": "alerts",
