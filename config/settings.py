@@ -248,6 +248,10 @@ OPENIPT_REMINDER_LEAD_HOURS = [
     int(hours) for hours in env_list("OPENIPT_REMINDER_LEAD_HOURS", ["24"])
 ]
 OPENIPT_REMINDER_CHANNELS = env_list("OPENIPT_REMINDER_CHANNELS", ["email"])
+# Questionnaire reminders: hours before 09:00 (practice time) on the day a questionnaire is due.
+OPENIPT_QUESTIONNAIRE_REMINDER_LEAD_HOURS = [
+    int(hours) for hours in env_list("OPENIPT_QUESTIONNAIRE_REMINDER_LEAD_HOURS", ["24"])
+]
 OPENIPT_SMS_BACKEND = env_str("OPENIPT_SMS_BACKEND", "openipt.scheduling.sms.ConsoleSmsBackend")
 
 LANGUAGE_CODE = "en"

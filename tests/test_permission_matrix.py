@@ -35,6 +35,7 @@ from openipt.portal.tests.matrix import (
     dana_administration,
     dana_attachment,
     dana_goal,
+    dana_task,
     dana_user,
     own_attachment,
     portal_token,
@@ -154,6 +155,10 @@ def course_of_dana(*parts: str) -> Callable[[Personas], dict[str, Any]]:
                 actor=p.alice, course=course, data={"text": "Call my sister"}
             ).uuid,
             "kind": lambda: "role_play",
+            # after "session_uuid": a task set in that session
+            "task_uuid": lambda: treatment.task_set(
+                actor=p.alice, session=course.sessions.get(number=1), text="Walk"
+            ).uuid,
         }  # fmt: skip
         return {"course_uuid": course.uuid} | {part: records[part]() for part in parts}
 
@@ -210,6 +215,10 @@ MATRIX: dict[str, Route] = {
     "treatment:process-note": signed_in(OK, kwargs=course_of_dana(SESSION), **CLINICAL_WRITE),
     "treatment:technique-create": signed_in(
         OK, kwargs=course_of_dana(SESSION, "kind"), **CLINICAL_WRITE
+    ),
+    "treatment:task-create": signed_in(NOT_ALLOWED, kwargs=course_of_dana(SESSION), dana=NOT_FOUND),
+    "treatment:task-review": signed_in(
+        NOT_ALLOWED, kwargs=course_of_dana(SESSION, "task_uuid"), dana=NOT_FOUND
     ),
     "treatment:inventory": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     "treatment:person-create": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
@@ -275,6 +284,7 @@ MATRIX: dict[str, Route] = {
     "portal:questionnaires": signed_in(NOT_FOUND, dana=OK),
     "portal:questionnaire": signed_in(NOT_FOUND, kwargs=dana_administration, dana=OK),
     "portal:tasks": signed_in(NOT_FOUND, dana=OK),
+    "portal:task": signed_in(NOT_FOUND, kwargs=dana_task, dana=OK),
     "portal:diary": signed_in(NOT_FOUND, dana=OK),
     "portal:diary-new": signed_in(NOT_FOUND, dana=OK),
     "portal:goals": signed_in(NOT_FOUND, dana=OK),

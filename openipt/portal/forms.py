@@ -207,3 +207,25 @@ class MessageForm(forms.Form):
         widget=MultipleFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.txt"}),
         help_text=_("PDF, PNG, JPEG or plain text; up to 3 files of at most 2 MB each."),
     )
+
+
+class TaskUpdateForm(forms.Form):
+    """How a between-session task went, in the client's words."""
+
+    status = forms.ChoiceField(
+        label=_("How did it go?"),
+        choices=[
+            ("done", _("I did it")),
+            ("not_done", _("I didn't manage it this time")),
+            ("open", _("Not yet — I'm still going to try")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose one of the answers.")},
+    )
+    note = _text(
+        _("Anything you'd like to tell your clinician about it? (optional)"),
+        1000,
+        help_text=_("A few words are plenty. Only you and your care team can read this."),
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from openipt.measures.models import Administration
-from openipt.treatment.models import Course, Goal, Session
+from openipt.treatment.models import BetweenSessionTask, Course, Goal, Session
 
 if TYPE_CHECKING:
     from openipt.clients.models import Client
@@ -97,10 +97,32 @@ def own_goal(client: Client, goal_uuid: object) -> Goal:
 
 
 def tasks_from_sessions(client: Client, *, limit: int = 5) -> list[Session]:
-    """Sessions that set something to try between sessions, newest first (text only)."""
+    """Sessions from before between-session tasks were recorded one by one, whose free-text
+    "Something to try this week" is still shown (read only), newest first."""
     return list(
         Session.objects.filter(course__client=client)
         .exclude(tasks_set="")
+        .filter(tasks_given__isnull=True)
         .only("uuid", "number", "starts_at", "tasks_set", "course_id")
         .order_by("-starts_at")[:limit]
     )
+
+
+def own_tasks(client: Client, *, limit: int = 30) -> list[BetweenSessionTask]:
+    """The client's between-session tasks, newest session first."""
+    return list(
+        BetweenSessionTask.objects.filter(course__client=client)
+        .select_related("set_in_session")
+        .order_by("-set_in_session__starts_at", "created_at")[:limit]
+    )
+
+
+def own_task(client: Client, task_uuid: object) -> BetweenSessionTask:
+    task = (
+        BetweenSessionTask.objects.filter(uuid=_uuid(task_uuid), course__client=client)
+        .select_related("set_in_session")
+        .first()
+    )
+    if task is None:
+        raise Http404
+    return task

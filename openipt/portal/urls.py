@@ -18,6 +18,7 @@ urlpatterns = [
         name="questionnaire",
     ),
     path("portal/tasks/", views.tasks, name="tasks"),
+    path("portal/tasks/<uuid:task_uuid>/", views.task, name="task"),
     path("portal/diary/", views.diary_list, name="diary"),
     path("portal/diary/new/", views.diary_new, name="diary-new"),
     path("portal/goals/", views.goals, name="goals"),

@@ -26,7 +26,13 @@ from openipt.clients.models import Client, PortalAccess
 from openipt.measures import services as measures
 from openipt.measures.selectors import current_safety_plan
 from openipt.portal import selectors
-from openipt.portal.forms import DiaryForm, GoalRatingForm, MessageForm, question_form
+from openipt.portal.forms import (
+    DiaryForm,
+    GoalRatingForm,
+    MessageForm,
+    TaskUpdateForm,
+    question_form,
+)
 from openipt.treatment import services as treatment
 
 GET_POST = require_http_methods(["GET", "POST"])
@@ -85,20 +91,17 @@ def questionnaires(request: HttpRequest, own: Own) -> HttpResponse:
     return _render(request, own, "questionnaires.html", {"due": due})
 
 
-def _draft_key(administration_uuid: object) -> str:
-    return f"portal_draft:{administration_uuid}"
-
-
 @portal_page
 @GET_POST
 def questionnaire(request: HttpRequest, own: Own, administration_uuid: str) -> HttpResponse:
-    """One question per screen; each answer is saved on the server as soon as it is sent."""
+    """One question per screen; each answer is saved on the server (on the assignment) as
+    soon as it is sent, so it survives signing out or changing device."""
     administration = selectors.own_administration(own.client, administration_uuid)
     if administration.status not in selectors.OPEN_ADMINISTRATION:
         messages.info(request, _("Thank you — we already have your answers to this one."))
         return redirect("portal:questionnaires")
     items = administration.instrument.parsed.items
-    draft: dict[str, str] = request.session.get(_draft_key(administration.uuid), {})
+    draft: dict[str, str] = dict(administration.draft_answers or {})
     step = _step(request, items, draft)
     if step >= len(items):
         return _review(request, own, administration, draft)
@@ -107,7 +110,13 @@ def questionnaire(request: HttpRequest, own: Own, administration_uuid: str) -> H
     form = question_form(item, data, initial={"answer": draft.get(item.link_id)})
     if request.method == "POST" and form.is_valid():
         draft[item.link_id] = form.cleaned_data["answer"]
-        request.session[_draft_key(administration.uuid)] = draft
+        try:
+            measures.administration_save_progress(
+                actor=own.user, administration=administration, answers=draft, request=request
+            )
+        except ValidationError:
+            messages.info(request, _("Thank you — we already have your answers to this one."))
+            return redirect("portal:questionnaires")
         return redirect(f"{request.path}?step={step + 2}")
     record_read(request, own.client, administration, detail="portal questionnaire")
     context = {"administration": administration, "item": item, "form": form,
@@ -138,7 +147,6 @@ def _review(
             messages.info(request, _("Thank you — we already have your answers to this one."))
         else:
             messages.success(request, _("Thank you. Your answers have been sent."))
-        request.session.pop(_draft_key(administration.uuid), None)
         return redirect("portal:questionnaires")
     rows = [(i + 1, item, _display(item, draft.get(item.link_id))) for i, item in enumerate(items)]
     record_read(request, own.client, administration, detail="portal questionnaire review")
@@ -153,9 +161,35 @@ def _display(item: Any, code: str | None) -> str:
 @portal_page
 @require_GET
 def tasks(request: HttpRequest, own: Own) -> HttpResponse:
-    sessions = selectors.tasks_from_sessions(own.client)
+    context = {
+        "tasks": selectors.own_tasks(own.client),
+        "sessions": selectors.tasks_from_sessions(own.client),  # older free-text tasks
+    }
     record_read(request, own.client, detail="portal tasks")
-    return _render(request, own, "tasks.html", {"sessions": sessions})
+    return _render(request, own, "tasks.html", context)
+
+
+@portal_page
+@GET_POST
+def task(request: HttpRequest, own: Own, task_uuid: str) -> HttpResponse:
+    """One task on its own screen: say how it went and, if you like, add a note."""
+    found = selectors.own_task(own.client, task_uuid)
+    initial = {"status": found.status, "note": found.client_note, "version": found.version}
+    form = TaskUpdateForm(_bound(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            treatment.task_update_by_client(
+                actor=own.user, client=own.client, task=found, request=request,
+                status=form.cleaned_data["status"], note=form.cleaned_data["note"],
+                version=form.cleaned_data["version"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("Thank you — saved. Your clinician will see it."))
+            return redirect("portal:tasks")
+    record_read(request, own.client, found, detail="portal task")
+    return _render(request, own, "task.html", {"task": found, "form": form})
 
 
 @portal_page

@@ -295,3 +295,25 @@ class TaskMarkForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Mark as"), choices=PhaseTaskStatus.Status.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class TaskForm(forms.Form):
+    """Something for the client to try before the next session (the client reads it)."""
+
+    text = forms.CharField(
+        label=_("Something to try this week"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Written for the client: they see it in their portal."),
+    )
+
+
+class TaskReviewForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("How it went"),
+        choices=[
+            ("done", _("Done")),
+            ("not_done", _("Not done")),
+        ],
+        widget=forms.RadioSelect,
+    )

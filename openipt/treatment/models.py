@@ -730,3 +730,43 @@ class PhaseTaskStatus(Audited):
                 fields=["course", "task_code"], name="treatment_phasetaskstatus_unique_task"
             )
         ]
+
+
+class BetweenSessionTask(Versioned):
+    """Something to try before the next session, set in one session and reviewed in a later
+    one. The client sees it in the portal and can say how it went (status and a note).
+
+    ``Session.tasks_set`` (free text) predates this model and is kept as it was: old
+    sessions still show it, and the portal shows it for sessions that have no tasks here.
+    ``updated_by`` is whoever changed it last: the client (done + note) or the clinician.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Not yet")
+        DONE = "done", _("Done")
+        NOT_DONE = "not_done", _("Not done")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="between_tasks")
+    set_in_session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, related_name="tasks_given"
+    )
+    text = models.CharField(_("something to try this week"), max_length=500)
+    status = models.CharField(
+        _("how it went"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    client_note = models.TextField(_("note from the client"), max_length=1000, blank=True)
+    client_updated_at = models.DateTimeField(null=True, blank=True)
+    reviewed_in_session = models.ForeignKey(
+        Session,
+        on_delete=models.PROTECT,
+        related_name="tasks_reviewed_here",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["course", "status"])]
+
+    def __str__(self) -> str:
+        return str(_("Task from session %(n)s") % {"n": self.set_in_session.number})

@@ -7,12 +7,14 @@ their supervisees' courses but never change them.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from openipt.accounts.models import User
 from openipt.accounts.policy import client_access_q, staff_membership
@@ -23,6 +25,7 @@ from openipt.treatment import formats
 from openipt.treatment import guidance as guidance_lib
 from openipt.treatment.formats import PHASE_ORDER
 from openipt.treatment.models import (
+    BetweenSessionTask,
     Course,
     Formulation,
     Goal,
@@ -181,3 +184,95 @@ def caseload(
         rows.append(row)
     rows.sort(key=CASELOAD_SORTS.get(sort, CASELOAD_SORTS["client"]))
     return rows
+
+
+# Opening review: what happened since the last session -------------------------------------
+
+
+@dataclass(frozen=True)
+class OpeningReview:
+    """For the start of a session: the client's diary and questionnaires since the previous
+    session, and the tasks set before it that are still to review. A fixed number of
+    queries, whatever the number of entries. The caller records the read (the session's)."""
+
+    previous: Session | None
+    diary: list[Any]
+    scores: list[NewScore]
+    tasks_to_review: list[BetweenSessionTask]
+
+
+@dataclass(frozen=True)
+class NewScore:
+    administration: Any
+    band_label: str
+
+
+def _band_label(administration: Any) -> str:
+    bands = administration.instrument.parsed.bands
+    return next((b.label for b in bands if b.code == administration.band), administration.band)
+
+
+def _since(course: Course, previous: Session | None) -> dt.datetime:
+    if previous is not None:
+        return previous.starts_at
+    return timezone.make_aware(dt.datetime.combine(course.start_date, dt.time.min))
+
+
+def opening_review(course: Course, session: Session | None) -> OpeningReview:
+    """``session`` is the one being viewed or edited, or ``None`` for a new one (then
+    everything up to now counts). For an existing session, only what happened before it
+    ended counts, so an old session keeps showing what was new at the time."""
+    from openipt.clients.diary import diary_entries_since
+    from openipt.measures.models import Administration
+
+    earlier = Session.objects.filter(course=course)
+    if session is not None:
+        earlier = earlier.filter(number__lt=session.number)
+    previous = earlier.order_by("-number").first()
+    since = _since(course, previous)
+    until = None
+    if session is not None:
+        until = session.starts_at + dt.timedelta(minutes=session.duration_minutes)
+    diary = [
+        e
+        for e in diary_entries_since(course.client, since)
+        if until is None or e.created_at <= until
+    ]
+    scores = Administration.objects.filter(
+        client=course.client, status=Administration.Status.COMPLETED, completed_at__gt=since
+    )
+    if until is not None:
+        scores = scores.filter(completed_at__lte=until)
+    return OpeningReview(
+        previous=previous,
+        diary=diary,
+        scores=[
+            NewScore(row, _band_label(row))
+            for row in scores.select_related("instrument").order_by("completed_at")[:50]
+        ],
+        tasks_to_review=tasks_to_review(course, session),
+    )
+
+
+def tasks_to_review(course: Course, session: Session | None) -> list[BetweenSessionTask]:
+    """Tasks set in earlier sessions and not yet reviewed (or reviewed in this session)."""
+    tasks = BetweenSessionTask.objects.filter(course=course).select_related("set_in_session")
+    if session is None:
+        tasks = tasks.filter(reviewed_in_session__isnull=True)
+    else:
+        tasks = tasks.filter(set_in_session__number__lt=session.number).filter(
+            Q(reviewed_in_session__isnull=True) | Q(reviewed_in_session=session)
+        )
+    return list(tasks.order_by("set_in_session__number", "created_at")[:50])
+
+
+def access_task(session: Session, task_uuid: uuid_lib.UUID) -> BetweenSessionTask:
+    """A task of the course of a session the caller has already reached."""
+    task = (
+        BetweenSessionTask.objects.filter(course_id=session.course_id, uuid=task_uuid)
+        .select_related("set_in_session")
+        .first()
+    )
+    if task is None:
+        raise Http404
+    return task

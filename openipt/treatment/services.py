@@ -29,6 +29,7 @@ from openipt.treatment.models import (
     AREA_FIELDS,
     TECHNIQUE_FIELDS,
     Area,
+    BetweenSessionTask,
     ContractVersion,
     Course,
     Formulation,
@@ -714,3 +715,93 @@ def phase_task_set(
     obj.save()
     _audit(actor, "create" if created else "update", obj, course.client, request)
     return obj
+
+
+# Between-session tasks ("Something to try this week") ------------------------------------
+
+TASK_REVIEW_STATUSES = (BetweenSessionTask.Status.DONE, BetweenSessionTask.Status.NOT_DONE)
+
+
+@transaction.atomic
+def task_set(
+    *, actor: User, session: Session, text: str, request: HttpRequest | None = None
+) -> BetweenSessionTask:
+    """The clinician sets something for the client to try before the next session."""
+    _refuse_if_signed(_lock(session))
+    task = BetweenSessionTask(
+        course=session.course,
+        set_in_session=session,
+        text=text.strip(),
+        created_by=actor,
+        updated_by=actor,
+    )
+    task.full_clean()
+    task.save()
+    _audit(actor, "create", task, session.course.client, request)
+    return task
+
+
+@transaction.atomic
+def task_update_by_client(
+    *,
+    actor: User,
+    client: Client,
+    task: BetweenSessionTask,
+    status: str,
+    note: str = "",
+    version: int,
+    request: HttpRequest | None = None,
+) -> BetweenSessionTask:
+    """The client says how it went: done or not (yet), with an optional note. Only their own
+    tasks (anything else is refused as if it did not exist)."""
+    current = (
+        BetweenSessionTask.objects.select_for_update()
+        .filter(pk=task.pk, course__client=client)
+        .first()
+    )
+    if current is None:
+        raise BetweenSessionTask.DoesNotExist
+    if current.version != version:
+        raise EditConflict()
+    if status not in BetweenSessionTask.Status.values:
+        raise ValidationError({"status": _("Choose one of the answers shown.")})
+    current.status = status
+    current.client_note = note.strip()
+    current.client_updated_at = timezone.now()
+    current.updated_by = actor
+    current.version += 1
+    current.full_clean()
+    current.save()
+    _audit(actor, "update", current, client, request)
+    return current
+
+
+@transaction.atomic
+def task_review(
+    *,
+    actor: User,
+    task: BetweenSessionTask,
+    session: Session,
+    status: str,
+    request: HttpRequest | None = None,
+) -> BetweenSessionTask:
+    """The clinician reviews a task from an earlier session in this one (done / not done)."""
+    current = _lock(task)
+    _refuse_if_signed(_lock(session))
+    errors: dict[str, list[str]] = {}
+    if current.course_id != session.course_id:
+        errors["__all__"] = [_("That task belongs to another course.")]
+    elif current.set_in_session.number >= session.number:
+        errors["__all__"] = [_("Review a task in a later session than the one that set it.")]
+    if status not in TASK_REVIEW_STATUSES:
+        errors["status"] = [_("Choose done or not done.")]
+    if errors:
+        raise ValidationError(errors)
+    current.status = status
+    current.reviewed_in_session = session
+    current.updated_by = actor
+    current.version += 1
+    current.full_clean()
+    current.save()
+    _audit(actor, "update", current, session.course.client, request)
+    return current

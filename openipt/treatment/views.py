@@ -242,10 +242,11 @@ def session_create(request: HttpRequest, course_uuid: uuid_lib.UUID) -> HttpResp
     ):
         messages.success(request, _("Session saved."))
         return redirect("treatment:session-detail", course.uuid, result[0].uuid)
-    previous = course.sessions.order_by("-number").first()
+    review = selectors.opening_review(course, None)
     return _page(
-        request, "treatment/session_form.html", course, "sessions", form=form, previous=previous
-    )
+        request, "treatment/session_form.html", course, "sessions",
+        form=form, previous=review.previous, review=review,
+    )  # fmt: skip
 
 
 @login_required
@@ -255,7 +256,18 @@ def session_detail(
 ) -> HttpResponse:
     course = selectors.access_course(_user(request), course_uuid)
     session = selectors.access_session(course, session_uuid)
-    selectors.record_read(_user(request), session, course, request)
+    return _session_page(request, course, session)
+
+
+def _session_page(
+    request: HttpRequest,
+    course: Course,
+    session: Session,
+    task_form: forms.TaskForm | None = None,
+) -> HttpResponse:
+    """The session page, with the opening review (diary and scores since the previous
+    session) and between-session tasks; one audited read covers all of it."""
+    selectors.record_read(_user(request), session, course, request, detail="with opening review")
     phase = guidance_lib.session_phase(course, session)
     return _page(
         request,
@@ -263,6 +275,10 @@ def session_detail(
         course,
         "sessions",
         session=session,
+        review=selectors.opening_review(course, session),
+        tasks_given=list(session.tasks_given.all()),
+        task_form=task_form or forms.TaskForm(),
+        review_form=forms.TaskReviewForm(),
         phase=guidance_lib.phase_label(phase),
         formulation_missing=phase == Phase.MIDDLE and not selectors.formulation_agreed(course),
         amendments=session.amendments.select_related("author"),
@@ -299,9 +315,60 @@ def session_update(
     ):
         messages.success(request, _("Session saved."))
         return redirect("treatment:session-detail", course.uuid, session.uuid)
+    review = selectors.opening_review(course, session)
     return _page(
-        request, "treatment/session_form.html", course, "sessions", form=form, session=session
+        request, "treatment/session_form.html", course, "sessions",
+        form=form, session=session, previous=review.previous, review=review,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def task_create(
+    request: HttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    """Set something for the client to try before the next session."""
+    course = _write(request, course_uuid)
+    session = selectors.access_session(course, session_uuid)
+    form = forms.TaskForm(request.POST)
+    done = form.is_valid() and _attempt(
+        form,
+        lambda: services.task_set(
+            actor=_user(request), session=session, text=form.cleaned_data["text"], request=request
+        ),
     )
+    if not done:
+        return _session_page(request, course, session, task_form=form)
+    messages.success(request, _("Saved. The client sees it in their portal."))
+    return redirect(_session_url(course, session) + "#tasks")
+
+
+@login_required
+@require_POST
+def task_review(
+    request: HttpRequest,
+    course_uuid: uuid_lib.UUID,
+    session_uuid: uuid_lib.UUID,
+    task_uuid: uuid_lib.UUID,
+) -> HttpResponse:
+    """Record, in this session, how a task set in an earlier one went."""
+    course = _write(request, course_uuid)
+    session = selectors.access_session(course, session_uuid)
+    task = selectors.access_task(session, task_uuid)
+    form = forms.TaskReviewForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Choose done or not done."))
+        services.task_review(actor=_user(request), task=task, session=session,
+                             status=form.cleaned_data["status"], request=request)  # fmt: skip
+        messages.success(request, _("Task review saved."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(_session_url(course, session) + "#review")
+
+
+def _session_url(course: Course, session: Session) -> str:
+    return reverse("treatment:session-detail", args=[course.uuid, session.uuid])
 
 
 @login_required

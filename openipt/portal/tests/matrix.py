@@ -78,3 +78,13 @@ def dana_goal(p: Personas) -> dict[str, Any]:
     course = factories.make_course(p.alice, p.dana)
     goal = services.goal_create(actor=p.alice, course=course, data={"text": "Call my sister"})
     return {"goal_uuid": goal.uuid}
+
+
+def dana_task(p: Personas) -> dict[str, Any]:
+    from openipt.treatment import services
+    from openipt.treatment.tests import factories
+
+    course = factories.make_course(p.alice, p.dana)
+    session = factories.make_session(p.alice, course, 1)
+    task = services.task_set(actor=p.alice, session=session, text="Phone my sister")
+    return {"task_uuid": task.uuid}

@@ -38,9 +38,13 @@ WRITE_ONLY = {
     "event-create",
     "event-update",
     "goal-rate",
+    "task-create",
+    "task-review",
 }
 OTHER = {"caseload"}
-POST_ONLY = {"task-mark", "session-sign", "inventory-copy", "goal-rate"}
+POST_ONLY = {
+    "task-mark", "session-sign", "inventory-copy", "goal-rate", "task-create", "task-review"
+}  # fmt: skip
 GET_ONLY = {"course-detail", "session-detail", "inventory", "timeline", "caseload"}
 
 
@@ -55,6 +59,7 @@ def world(personas):
     )
     area = services.problem_area_create(actor=alice, course=course, area="grief", data={})
     goal = services.goal_create(actor=alice, course=course, data={"text": "Call my sister"})
+    task = services.task_set(actor=alice, session=session, text="Walk")
     c, s = course.uuid, session.uuid
     args = {
         "course-create": [personas.dana.uuid],
@@ -68,6 +73,8 @@ def world(personas):
         "event-update": [c, event.uuid],
         "problem-area": [c, area.uuid],
         "goal-rate": [c, goal.uuid],
+        "task-create": [c, s],
+        "task-review": [c, s, task.uuid],
         "caseload": [],
     }
     return {
