@@ -154,3 +154,11 @@ def test_sign_in_sign_out_and_failed_sign_in_are_audited(client, personas):
     assert AuditEvent.objects.filter(action="logout", actor_id=personas.alice.pk).count() == 1
     for event in AuditEvent.objects.all():
         assert PASSWORD not in event.detail
+
+
+def test_a_failed_sign_in_never_keeps_what_was_typed_for_an_unknown_account(client, personas):
+    # People sometimes type their password into the email field; the audit log is permanent.
+    sign_in_with_password(client, email="hunter2-my-password@nowhere.test")
+    failed = AuditEvent.objects.get(action="login_failed")
+    assert "hunter2" not in failed.detail
+    assert failed.detail == "attempted: unknown account"

@@ -34,6 +34,7 @@ def _login_failed(
     # Only the identifier is kept; Django has already masked the password, and we drop it.
     attempted = str(credentials.get("email") or credentials.get("username") or "")[:200]
     user = User.objects.filter(email__iexact=attempted).first() if attempted else None
-    auth_event_record(
-        user=user, action="login_failed", request=request, detail=f"attempted: {attempted}"
-    )
+    # What was typed is kept only when it names an account: people sometimes type their
+    # password into the email field, and the audit log can never be changed afterwards.
+    detail = f"attempted: {user.email}" if user is not None else "attempted: unknown account"
+    auth_event_record(user=user, action="login_failed", request=request, detail=detail)

@@ -174,9 +174,15 @@ def conversation(client: Client) -> list[Message]:
 def messages_mark_read(*, reader: User, client: Client) -> int:
     """Messages from the other side become read when this side opens the conversation."""
     from_client = not _is_own_client(reader, client)
-    return Message.objects.filter(
+    marked = Message.objects.filter(
         client=client, from_client=from_client, read_at__isnull=True
     ).update(read_at=timezone.now())
+    if marked:
+        audit.record(
+            actor=reader, action="update", object_type="clients.message", client=client,
+            detail=f"{marked} marked read",
+        )  # fmt: skip
+    return marked
 
 
 def unread_count(client: Client, *, for_client: bool) -> int:

@@ -87,7 +87,9 @@ def own_goals(client: Client) -> list[Goal]:
 
 def own_goal(client: Client, goal_uuid: object) -> Goal:
     goal = (
-        Goal.objects.filter(uuid=_uuid(goal_uuid), course__client=client)
+        Goal.objects.filter(
+            uuid=_uuid(goal_uuid), course__client=client, course__status__in=VISIBLE_COURSES
+        )
         .select_related("course")
         .first()
     )
@@ -100,7 +102,7 @@ def tasks_from_sessions(client: Client, *, limit: int = 5) -> list[Session]:
     """Sessions from before between-session tasks were recorded one by one, whose free-text
     "Something to try this week" is still shown (read only), newest first."""
     return list(
-        Session.objects.filter(course__client=client)
+        Session.objects.filter(course__client=client, course__status__in=VISIBLE_COURSES)
         .exclude(tasks_set="")
         .filter(tasks_given__isnull=True)
         .only("uuid", "number", "starts_at", "tasks_set", "course_id")
@@ -111,7 +113,7 @@ def tasks_from_sessions(client: Client, *, limit: int = 5) -> list[Session]:
 def own_tasks(client: Client, *, limit: int = 30) -> list[BetweenSessionTask]:
     """The client's between-session tasks, newest session first."""
     return list(
-        BetweenSessionTask.objects.filter(course__client=client)
+        BetweenSessionTask.objects.filter(course__client=client, course__status__in=VISIBLE_COURSES)
         .select_related("set_in_session")
         .order_by("-set_in_session__starts_at", "created_at")[:limit]
     )
@@ -119,7 +121,9 @@ def own_tasks(client: Client, *, limit: int = 30) -> list[BetweenSessionTask]:
 
 def own_task(client: Client, task_uuid: object) -> BetweenSessionTask:
     task = (
-        BetweenSessionTask.objects.filter(uuid=_uuid(task_uuid), course__client=client)
+        BetweenSessionTask.objects.filter(
+            uuid=_uuid(task_uuid), course__client=client, course__status__in=VISIBLE_COURSES
+        )
         .select_related("set_in_session")
         .first()
     )

@@ -33,7 +33,8 @@ class ConsoleSmsBackend(SmsBackend):
     """Default: writes the message to the log instead of sending it (for trying OpenIPT)."""
 
     def send(self, to: str, text: str) -> None:
-        logger.info("SMS to %s: %s", to, text)
+        # Phone numbers are personal data: the log shows only their last two digits.
+        logger.info("SMS to ...%s (%d characters): %s", to[-2:], len(text), text)
 
 
 class LocmemSmsBackend(SmsBackend):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -13,27 +14,45 @@ from openipt.audit.models import AuditEvent
 from openipt.audit.verify import verify_chain
 from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
 from openipt.core.management.commands.seed_bench import PRACTICE_NAME, Progress
+from openipt.measures.models import Administration, RiskAlert
+from openipt.measures.scoring import score
+from openipt.treatment.models import Course, InventoryPerson, Session
 
 pytestmark = pytest.mark.django_db
 
 
-def seed(clients: int = 12, **options: int) -> str:
+REFERENCE = dt.date(2026, 6, 1)
+
+
+def seed(clients: int = 12, **options: object) -> str:
     out = io.StringIO()
-    options = {"clinicians": 4, "supervisors": 2, "batch_size": 5, **options}
+    options = {
+        "clinicians": 4,
+        "supervisors": 2,
+        "batch_size": 5,
+        "long_course": 0,
+        "reference_date": REFERENCE,
+        **options,
+    }
     call_command("seed_bench", clients=clients, stdout=out, stderr=io.StringIO(), **options)
     return out.getvalue()
 
 
 def snapshot() -> list[tuple[object, ...]]:
-    return list(
-        Client.objects.order_by("id").values_list(
-            "legal_given_name",
-            "legal_family_name",
-            "date_of_birth",
-            "identifiers__value",
-            "care_team__member__user__email",
-        )
+    clients = Client.objects.order_by("id").values_list(
+        "legal_given_name",
+        "legal_family_name",
+        "date_of_birth",
+        "identifiers__value",
+        "care_team__member__user__email",
     )
+    courses = Course.objects.order_by("id").values_list(
+        "client__legal_family_name", "format", "status", "start_date", "planned_sessions"
+    )
+    sessions = Session.objects.order_by("id").values_list("number", "starts_at", "mood")
+    people = InventoryPerson.objects.order_by("id").values_list("name", "relationship", "circle")
+    scores = Administration.objects.order_by("id").values_list("session__number", "total", "band")
+    return [*clients, *courses, *sessions, *people, *scores]
 
 
 def test_builds_a_practice_where_every_client_has_a_primary_identifier_and_consent():
@@ -99,7 +118,7 @@ def test_same_seed_gives_the_same_practice() -> None:
     assert Client.objects.count() == 0
     seed(clients=8, seed=7)
     assert snapshot() == first
-    assert len(first) == 8
+    assert len(first) > 8 * 10  # clients plus their courses, sessions, people and scores
 
 
 def test_refuses_to_run_twice_into_the_same_database():
@@ -114,6 +133,66 @@ def test_refuses_a_database_that_holds_a_real_practice(personas):
     with pytest.raises(CommandError, match="fresh database"):
         seed(clients=3)
     assert not Practice.objects.filter(name=PRACTICE_NAME).exists()
+
+
+def test_courses_have_sessions_inventories_and_scored_questionnaires():
+    output = seed(clients=10)
+
+    courses = Course.objects.all()
+    assert courses.count() == 12  # one each, and an earlier one for every fifth client
+    assert "12 courses" in output
+    for course in courses.select_related("client", "clinician"):
+        primary = CareTeamMember.objects.get(client=course.client, role="primary")
+        assert course.clinician_id == primary.member_id  # treated by their own clinician
+        numbers = list(course.sessions.values_list("number", flat=True))
+        assert numbers == list(range(1, len(numbers) + 1))
+        assert len(numbers) <= course.planned_sessions
+        if course.status == Course.Status.CONCLUDED:
+            assert len(numbers) == course.planned_sessions
+        assert course.inventory.count() == 5
+        first = course.sessions.first()
+        assert first is None or first.starts_at.date() >= course.start_date
+    assert Course.objects.filter(status__in=["active", "assessment"]).exists()
+    phq9 = Administration.objects.select_related("instrument", "session")
+    assert phq9.count() > 0
+    for administration in phq9:
+        assert administration.instrument.code == "PHQ-9"
+        assert administration.session.course_id == administration.course_id
+        assert administration.session.attendance == "attended"
+        result = score(administration.instrument.parsed, administration.answers)
+        assert administration.total == result.total
+        assert administration.band == result.band
+        assert administration.flags == []
+    assert not RiskAlert.objects.exists()
+
+
+def test_every_course_has_a_create_event_and_the_chain_still_verifies():
+    seed(clients=10, long_course=30)
+
+    events = AuditEvent.objects.filter(action="create", object_type="treatment.course")
+    assert set(events.values_list("object_id", flat=True)) == {
+        str(u) for u in Course.objects.values_list("uuid", flat=True)
+    }
+    assert verify_chain().intact
+
+
+def test_the_long_course_belongs_to_the_first_client():
+    seed(clients=6, long_course=40)
+
+    long_course = Course.objects.get(client__identifiers__value="BENCH-000001")
+    assert long_course.sessions.count() == 40
+    assert long_course.planned_sessions == 40
+    assert long_course.status == Course.Status.ACTIVE
+    assert long_course.administrations.count() >= 15  # every other attended session
+    assert long_course.sessions.order_by("-number").first().starts_at.date() <= REFERENCE
+
+
+def test_no_courses_leaves_only_the_clients():
+    output = seed(clients=5, no_courses=True)
+
+    assert Client.objects.count() == 5
+    assert not Course.objects.exists()
+    assert "0 courses" in output
 
 
 def test_progress_bar_only_on_a_terminal():

@@ -48,6 +48,8 @@ def test_dana_writes_alice_is_told_only_that_a_message_waits_and_reads_it(
     assert download["Content-Type"] == "image/png"
     assert b"".join(download.streaming_content) == PNG  # type: ignore[attr-defined]
     assert AuditEvent.objects.filter(action="create", object_type="clients.message").exists()
+    marked = AuditEvent.objects.get(action="update", object_type="clients.message")
+    assert (marked.actor_id, marked.detail) == (personas.alice.pk, "1 marked read")
 
 
 @pytest.mark.django_db

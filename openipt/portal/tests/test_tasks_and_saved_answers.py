@@ -120,3 +120,14 @@ def test_another_client_s_task_is_not_found(personas, task):
     assert erin.post(url, {"status": "done", "version": 1}).status_code == 404
     task.refresh_from_db()
     assert task.status == "open"
+
+
+@pytest.mark.django_db
+def test_tasks_of_a_course_entered_in_error_leave_the_portal(dana_client, task):
+    from openipt.treatment.models import Course
+
+    Course.objects.filter(pk=task.course_id).update(status=Course.Status.ENTERED_IN_ERROR)
+    url = reverse("portal:task", args=[task.uuid])
+    assert "Phone my sister" not in dana_client.get(reverse("portal:tasks")).content.decode()
+    assert dana_client.get(url).status_code == 404
+    assert dana_client.post(url, {"status": "done", "version": 1}).status_code == 404
