@@ -8,7 +8,8 @@ Usage (from the repository root; see bench/README.md):
 Steps: migrate the bench database, seed 10,000 clients if it holds no benchmark practice,
 start gunicorn (config.wsgi, 2 sync workers) on 127.0.0.1 and a free port, open signed-in
 sessions for a few clinicians directly through the session engine, send a bounded number
-of GET requests per endpoint from a thread pool, print a markdown table and write JSON to
+of requests per endpoint from a thread pool (GET pages, and POSTs of the in-session PHQ-9
+form for questionnaire submission throughput), print a markdown table and write JSON to
 bench/results/. The server is stopped on the way out, whatever happens. Nothing but
 127.0.0.1 is ever contacted.
 """
@@ -22,6 +23,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -34,14 +36,20 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 HOST = "127.0.0.1"  # the only address this scenario ever talks to
-DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/openipt_bench"
+# The bench databases are named after the shape of the seed: a new shape (here 2: courses,
+# sessions, inventories and PHQ-9s) gets new databases instead of failing on the old ones.
+SHAPE = "v2"
+DEFAULT_PG_URL = f"postgres://postgres@127.0.0.1:5432/openipt_bench_{SHAPE}"
 WARMUP_REQUESTS = 20
 TRIVIAL = "dashboard"
 QUIET_LOAD = 1.0
+ENTRY = "PHQ-9 entry (POST)"
+PHQ9_ANSWERS = "121101000"  # total 7 (mild); item 9 = 0, so no risk alert is raised
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,14 @@ class Session:
     dob: str
     identifier: str
     sample_uuid: str  # a client of this clinician with that name, date of birth, identifier
+    course_uuid: str  # an open course of this clinician with the most sessions (~12 or fewer)
+    course_client: str  # that course's client's family name (shown on the course pages)
+    session_uuid: str  # that course's latest session
+    entry_course_uuid: str  # a concluded course: PHQ-9 POSTs go here, not into measured pages
+    entry_session_uuid: str
+    long_course_uuid: str  # the 1000-session course (empty unless this clinician has it)
+    csrf_cookie: str = ""  # filled in before a POST endpoint runs
+    csrf_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,14 @@ class Endpoint:
     path: Callable[[Session], str]
     # Text the page must contain, proving it answered with real rows (not an empty page).
     expect: Callable[[Session], str] = lambda s: ""
+    # Form fields to POST (None: a GET). A POST must answer 302 to a path containing
+    # ``redirect_to`` (a refused form answers 200, which counts as an error).
+    form: Callable[[Session], dict[str, str]] | None = None
+    redirect_to: str = ""
+    # Only the clinicians whose sessions have ``long_course_uuid`` (the long course's owner).
+    long_course_owner: bool = False
+    # Share of --requests and --latency-requests to send (slow pages: keep the run short).
+    share: float = 1.0
 
 
 def _sample(s: Session) -> str:
@@ -82,6 +106,33 @@ ENDPOINTS = [
         "/clients/?identifier=<value>",
         lambda s: f"/clients/?identifier={s.identifier}",
         _sample,
+    ),
+    Endpoint("caseload", "/caseload/", lambda s: "/caseload/", lambda s: s.course_client),
+    Endpoint(
+        "course overview",
+        "/courses/<uuid>/ (open course, up to 12 sessions)",
+        lambda s: f"/courses/{s.course_uuid}/",
+        lambda s: s.course_client,
+    ),
+    Endpoint(
+        "course overview, 1000 sessions",
+        "/courses/<uuid>/ (the long course)",
+        lambda s: f"/courses/{s.long_course_uuid}/",
+        long_course_owner=True,
+        share=0.2,
+    ),
+    Endpoint(
+        "session page",
+        "/courses/<uuid>/sessions/<uuid>/",
+        lambda s: f"/courses/{s.course_uuid}/sessions/{s.session_uuid}/",
+        lambda s: s.course_client,
+    ),
+    Endpoint(
+        ENTRY,
+        "POST /courses/<uuid>/measures/new/?instrument=PHQ-9",
+        lambda s: f"/courses/{s.entry_course_uuid}/measures/new/?instrument=PHQ-9",
+        form=lambda s: {"quick": PHQ9_ANSWERS, "session": s.entry_session_uuid},
+        redirect_to="/measures/",
     ),
 ]
 
@@ -138,6 +189,15 @@ def selected(only: str) -> list[Endpoint]:
     return [ep for ep in ENDPOINTS if not names or ep.name in names or ep.name == TRIVIAL]
 
 
+def sessions_for(endpoint: Endpoint, sessions: list[Session]) -> list[Session]:
+    if not endpoint.long_course_owner:
+        return sessions
+    owners = [s for s in sessions if s.long_course_uuid]
+    if not owners:
+        raise SystemExit("No long course in this bench database (seed with --long-course).")
+    return owners
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -146,7 +206,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("OPENIPT_BENCH_DATABASE_URL", DEFAULT_PG_URL),
         help="PostgreSQL URL for --db postgres (created if missing; default %(default)s)",
     )
-    parser.add_argument("--var-dir", type=Path, default=BASE_DIR / "var" / "bench")
+    parser.add_argument("--var-dir", type=Path, default=BASE_DIR / "var" / f"bench-{SHAPE}")
     parser.add_argument("--clients", type=int, default=10_000, help="seed size if empty")
     parser.add_argument("--requests", type=int, default=300, help="per endpoint, under load")
     parser.add_argument(
@@ -258,9 +318,38 @@ def open_sessions(count: int) -> list[Session]:
                 dob=sample.date_of_birth.isoformat(),
                 identifier=identifier[0],
                 sample_uuid=str(sample.uuid),
+                **course_samples(user),
             )
         )
     return sessions
+
+
+def course_samples(user: Any) -> dict[str, str]:
+    """The courses this clinician's requests use (see the fields of ``Session``)."""
+    from django.db.models import Count
+
+    from openipt.treatment.models import Course
+
+    mine = Course.objects.filter(clinician__user=user).select_related("client")
+    course = (
+        mine.filter(status__in=["active", "assessment"], planned_sessions__lte=200)
+        .annotate(n=Count("sessions"))
+        .filter(n__lte=12)
+        .order_by("-n", "id")
+        .first()
+    )
+    entry = mine.filter(status="concluded").order_by("id").first()
+    if course is None or entry is None:
+        raise SystemExit(f"{user.email} has no open or no concluded course: reseed the database")
+    long_course = mine.filter(planned_sessions__gt=200).order_by("id").first()
+    return {
+        "course_uuid": str(course.uuid),
+        "course_client": course.client.legal_family_name,
+        "session_uuid": str(course.sessions.order_by("-number")[0].uuid),
+        "entry_course_uuid": str(entry.uuid),
+        "entry_session_uuid": str(entry.sessions.order_by("-number")[0].uuid),
+        "long_course_uuid": str(long_course.uuid) if long_course else "",
+    }
 
 
 def wait_for_quiet(limit: int) -> list[float]:
@@ -340,35 +429,92 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def get(port: int, path: str, cookie: str) -> tuple[int, str, str]:
+    status, location, body, _ = request(port, "GET", path, cookie)
+    return status, location, body
+
+
+def request(
+    port: int, method: str, path: str, cookie: str, form: dict[str, str] | None = None
+) -> tuple[int, str, str, list[str]]:
+    """One request; returns status, Location, body and the Set-Cookie headers."""
+    headers = {"Cookie": cookie} if cookie else {}
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     conn = http.client.HTTPConnection(HOST, port, timeout=60)
     try:
-        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
-        body = response.read().decode("utf-8", "replace")
-        return response.status, response.getheader("Location") or "", body
+        text = response.read().decode("utf-8", "replace")
+        cookies = response.msg.get_all("Set-Cookie") or []
+        return response.status, response.getheader("Location") or "", text, cookies
     finally:
         conn.close()
 
 
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def with_csrf(port: int, endpoint: Endpoint, session: Session) -> Session:
+    """GET the form once, as a browser would, for its CSRF cookie and form token."""
+    from dataclasses import replace
+
+    from django.conf import settings
+
+    status, location, body, cookies = request(port, "GET", endpoint.path(session), session.cookie)
+    if status != 200:
+        raise SystemExit(f"{endpoint.path(session)} answered {status} {location}")
+    token = CSRF_INPUT.search(body)
+    name = settings.CSRF_COOKIE_NAME
+    cookie = next((c.split(";")[0] for c in cookies if c.startswith(f"{name}=")), "")
+    if token is None or not cookie:
+        raise SystemExit(f"{endpoint.path(session)}: no CSRF token in the form")
+    return replace(session, csrf_cookie=cookie, csrf_token=token.group(1))
+
+
+def send(port: int, endpoint: Endpoint, session: Session) -> tuple[int, str, str]:
+    path = endpoint.path(session)
+    if endpoint.form is None:
+        return get(port, path, session.cookie)
+    form = {"csrfmiddlewaretoken": session.csrf_token, **endpoint.form(session)}
+    cookie = f"{session.cookie}; {session.csrf_cookie}"
+    status, location, body, _ = request(port, "POST", path, cookie, form)
+    return status, location, body
+
+
+def succeeded(endpoint: Endpoint, status: int, location: str) -> bool:
+    if endpoint.form is None:
+        return status == 200
+    return status == 302 and endpoint.redirect_to in location and "/alerts/" not in location
+
+
 def run_endpoint(port: int, endpoint: Endpoint, sessions: list[Session], args: Any) -> Result:
     """Warm up, time requests one at a time, then time ``args.requests`` under load."""
+    sessions = sessions_for(endpoint, sessions)
+    if endpoint.form is not None:
+        sessions = [with_csrf(port, endpoint, s) for s in sessions]
     check_endpoint(port, endpoint, sessions[0])
 
-    def one(i: int) -> tuple[float, int]:
+    def one(i: int) -> tuple[float, int, bool]:
         session = sessions[i % len(sessions)]
         started = time.perf_counter()
-        status, _, _ = get(port, endpoint.path(session), session.cookie)
-        return time.perf_counter() - started, status
+        status, location, _ = send(port, endpoint, session)
+        elapsed = time.perf_counter() - started
+        return elapsed, status, succeeded(endpoint, status, location)
+
+    def scaled(count: int) -> int:
+        return max(2, round(count * endpoint.share))
 
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-        list(pool.map(one, range(WARMUP_REQUESTS)))
-        alone = [one(i) for i in range(args.latency_requests)]
+        list(pool.map(one, range(scaled(WARMUP_REQUESTS))))
+        alone = [one(i) for i in range(scaled(args.latency_requests))]
         started = time.perf_counter()
-        loaded = list(pool.map(one, range(args.requests)))
+        loaded = list(pool.map(one, range(scaled(args.requests))))
         wall = time.perf_counter() - started
     samples = alone + loaded
     statuses: dict[str, int] = {}
-    for _, status in samples:
+    for _, status, _ok in samples:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
     return Result(
         name=endpoint.name,
@@ -376,7 +522,7 @@ def run_endpoint(port: int, endpoint: Endpoint, sessions: list[Session], args: A
         alone=latency(alone),
         loaded=latency(loaded),
         requests=len(samples),
-        errors=sum(1 for _, status in samples if status != 200),
+        errors=sum(1 for _, _status, ok in samples if not ok),
         requests_per_s=round(len(loaded) / wall, 1),
         statuses=statuses,
     )
@@ -385,16 +531,16 @@ def run_endpoint(port: int, endpoint: Endpoint, sessions: list[Session], args: A
 def check_endpoint(port: int, endpoint: Endpoint, session: Session) -> None:
     """Stop at once if the page is not what we mean to measure (login page, 404, no rows)."""
     path = endpoint.path(session)
-    status, location, body = get(port, path, session.cookie)
-    if status != 200:
+    status, location, body = send(port, endpoint, session)
+    if not succeeded(endpoint, status, location):
         raise SystemExit(f"{path} answered {status} {location} for {session.email}")
     expected = endpoint.expect(session)
     if expected and expected.lower() not in body.lower():
         raise SystemExit(f"{path} answered without {expected!r}: the expected client is missing")
 
 
-def latency(samples: list[tuple[float, int]]) -> Latency:
-    millis = [seconds * 1000 for seconds, _ in samples]
+def latency(samples: list[tuple[float, int, bool]]) -> Latency:
+    millis = [sample[0] * 1000 for sample in samples]
     if len(millis) < 2:
         return Latency(p50_ms=math.nan, p95_ms=math.nan, mean_ms=math.nan)
     cuts = statistics.quantiles(millis, n=100, method="inclusive")
