@@ -126,13 +126,18 @@ def course_create(request: HttpRequest, client_uuid: uuid_lib.UUID) -> HttpRespo
     return render(request, "treatment/course_form.html", {"form": form, "client": client})
 
 
+OVERVIEW_SESSIONS = 24
+
+
 @login_required
 @require_http_methods(["GET"])
 def course_detail(request: HttpRequest, course_uuid: uuid_lib.UUID) -> HttpResponse:
     course = selectors.with_course_records(_read(request, course_uuid))
     guidance = guidance_lib.guidance_for(course)
     people = [p for p in course.inventory.all() if p.snapshot == InventoryPerson.Snapshot.START]
-    sessions = list(course.sessions.all())
+    sessions = sorted(course.sessions.all(), key=lambda s: (s.number, s.starts_at))
+    # A maintenance course can run to hundreds of sessions: the overview lists the latest.
+    shown = sessions if request.GET.get("sessions") == "all" else sessions[-OVERVIEW_SESSIONS:]
     return _page(
         request,
         "treatment/course_detail.html",
@@ -140,8 +145,9 @@ def course_detail(request: HttpRequest, course_uuid: uuid_lib.UUID) -> HttpRespo
         "overview",
         guidance=guidance,
         sessions=[
-            (s, guidance_lib.phase_label(guidance_lib.session_phase(course, s))) for s in sessions
+            (s, guidance_lib.phase_label(guidance_lib.session_phase(course, s))) for s in shown
         ],
+        sessions_total=len(sessions),
         latest=max((s.number for s in sessions), default=0),
         focus_areas=[a for a in course.problem_areas.all() if a.is_focus],
         formulation=getattr(course, "formulation", None),

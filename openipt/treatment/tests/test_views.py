@@ -260,3 +260,19 @@ def test_caseload_lists_active_course_with_due_items(alice_client, personas, cou
         reverse("treatment:caseload"), {"phase": "termination"}
     ).content.decode()
     assert "Dana Example" not in filtered
+
+
+def test_overview_lists_the_latest_sessions_of_a_long_course(alice_client, personas):
+    from django.urls import reverse
+
+    from openipt.treatment.tests import factories
+
+    course = factories.make_course(personas.alice, personas.dana, planned_sessions=40)
+    for number in range(1, 31):
+        factories.make_session(personas.alice, course, number)
+    url = reverse("treatment:course-detail", args=[course.uuid])
+    page = alice_client.get(url).content.decode()
+    assert "Showing the latest 24 of 30 sessions." in page
+    assert ">Session 30<" in page and ">Session 6<" not in page
+    everything = alice_client.get(url + "?sessions=all").content.decode()
+    assert ">Session 6<" in everything and "Showing the latest" not in everything
