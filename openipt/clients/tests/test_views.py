@@ -433,3 +433,25 @@ def test_bad_consent_is_refused_and_kept(alice_client, personas):
     assert "Please remove the &lt; and &gt; characters" in response.text
     assert 'value="2999-01-01"' in response.text
     assert written_rows() == before
+
+
+def test_client_page_shows_the_latest_course_and_its_symptom_chart(client, personas):
+    from django.urls import reverse
+
+    from openipt.measures import services as measures
+    from openipt.measures.models import Instrument
+    from openipt.measures.tests.conftest import phq9_answers
+    from openipt.treatment.tests import factories
+
+    course = factories.make_course(personas.alice, personas.dana)
+    measures.administration_enter(
+        actor=personas.alice,
+        course=course,
+        instrument=Instrument.objects.get(code="PHQ-9", practice__isnull=True),
+        answers=phq9_answers("111111110"),
+    )
+    client.force_login(personas.alice)
+    page = client.get(reverse("clients:detail", args=[personas.dana.uuid])).content.decode()
+    assert reverse("treatment:course-detail", args=[course.uuid]) in page
+    assert "<svg" in page
+    assert "Scores as a table" in page
