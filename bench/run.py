@@ -24,19 +24,17 @@ import math
 import os
 import platform
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from local_server import server  # bench/local_server.py (bench/ is on sys.path)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
@@ -365,67 +363,6 @@ def wait_for_quiet(limit: int) -> list[float]:
             file=sys.stderr,
         )
     return load
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server(workers: int, var_dir: Path) -> Iterator[int]:
-    """gunicorn on 127.0.0.1:<free port>; always stopped on exit."""
-    port = free_port()
-    log = var_dir / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--log-level",
-        "warning",
-        "--error-logfile",
-        str(log),
-    ]
-    proc = subprocess.Popen(command, cwd=BASE_DIR, env=os.environ.copy(), start_new_session=True)
-    try:
-        wait_until_ready(proc, port, log)
-        yield port
-    finally:
-        stop(proc)
-
-
-def wait_until_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited early; see {log}")
-        try:
-            status, _, _ = get(port, "/health/", "")
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer /health/ within 60 s; see {log}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # our own child's process group only
-        proc.wait()
 
 
 def get(port: int, path: str, cookie: str) -> tuple[int, str, str]:
