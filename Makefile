@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test demo lint migrate-check deploy-check install install-dev worker serve bench clean
+.PHONY: run test coverage-strict demo lint migrate-check deploy-check install install-dev worker serve bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -32,10 +32,20 @@ run: install
 	$(PY) manage.py createcachetable
 	exec $(PY) manage.py serve
 
-## Run the whole test suite (browser tests need Debian's chromium; see README).
+## Run the whole test suite (browser tests need Debian's chromium; see README), under the
+## test settings, with branch coverage: a floor for the whole of openipt/ and 100% for the
+## strict set (scripts/coverage_strict.py). `make test COVERAGE=` runs without coverage,
+## e.g. for a subset: `make test COVERAGE= PYTEST_ARGS=openipt/audit`.
+COVERAGE_FLOOR := 89
+COVERAGE ?= --cov --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 test: install-dev
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest --ds=config.test_settings -n 2 --dist loadgroup $(COVERAGE) $(PYTEST_ARGS)
+	$(if $(strip $(COVERAGE)),$(MAKE) --no-print-directory coverage-strict)
+
+## 100% line and branch coverage of the strict set, from the last `make test`'s .coverage.
+coverage-strict: install-dev
+	$(PY) scripts/coverage_strict.py
 
 ## Load a demo practice with clearly fictional clients.
 demo: install
@@ -46,6 +56,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy openipt config
+	$(BIN)/lint-imports
 
 migrate-check: install-dev
 	$(PY) manage.py makemigrations --check --dry-run

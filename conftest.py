@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from openipt.core.testing import Personas, make_personas
+from openipt.testing.personas import Personas, make_personas
 
 
 @pytest.fixture(autouse=True)

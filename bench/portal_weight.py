@@ -184,13 +184,13 @@ def seed() -> dict[str, str]:
     """The test personas, with Dana a portal client some weeks into a course of IPT."""
     from django.utils import timezone
 
-    from openipt.clients import accounts, messaging
-    from openipt.clients.diary import DiaryData, diary_entry_create
-    from openipt.core.testing import PASSWORD, make_personas
+    from openipt.engagement import accounts, messaging
+    from openipt.engagement.diary import DiaryData, diary_entry_create
     from openipt.measures import services as measures
     from openipt.measures.models import Instrument
     from openipt.measures.scoring import answers_from_entries
     from openipt.scheduling import services as scheduling
+    from openipt.testing.personas import PASSWORD, make_personas
     from openipt.treatment import services as treatment
     from openipt.treatment.tests import factories
 
@@ -215,7 +215,7 @@ def seed() -> dict[str, str]:
             actor=p.alice, session=session, text=f"Week {number}: talk to my sister for ten minutes"
         )
     goals = [
-        treatment.goal_create(actor=p.alice, course=course, data={"text": text})
+        treatment.goal_create(actor=p.alice, course=course, data=treatment.GoalData(text=text))
         for text in ("Call my sister every week", "Say no to extra shifts", "Join the choir")
     ]
     for week, goal in enumerate(goals * 2):
@@ -228,14 +228,14 @@ def seed() -> dict[str, str]:
     measures.safety_plan_save(
         actor=p.alice,
         client=p.dana,
-        data={
-            "warning_signs": "Not sleeping; staying in bed; not answering my phone",
-            "coping_strategies": "A walk by the river; a shower; music",
-            "distractions": "The café on the corner; my neighbour's dog",
-            "people_to_ask": "My sister (evenings); my friend Sam",
-            "professionals": "Alice at Riverside Practice; my GP; the crisis line",
-            "safer_environment": "Ask my sister to keep my spare tablets",
-        },
+        data=measures.SafetyPlanData(
+            warning_signs="Not sleeping; staying in bed; not answering my phone",
+            coping_strategies="A walk by the river; a shower; music",
+            distractions="The café on the corner; my neighbour's dog",
+            people_to_ask="My sister (evenings); my friend Sam",
+            professionals="Alice at Riverside Practice; my GP; the crisis line",
+            safer_environment="Ask my sister to keep my spare tablets",
+        ),
     )
     for day in range(20):
         diary_entry_create(
@@ -397,7 +397,7 @@ def sign_in(browser: Any, base: str) -> Any:
         page = context.new_page()
         page.goto("/accounts/login/")
         page.locator("input[name=login]").fill(DANA_EMAIL)
-        from openipt.core.testing import PASSWORD
+        from openipt.testing.personas import PASSWORD
 
         page.locator("input[name=password]").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()

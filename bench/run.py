@@ -268,7 +268,7 @@ def prepare_database(clients: int) -> int:
     from django.db import connections
 
     from openipt.clients.models import Client
-    from openipt.core.management.commands.seed_bench import PRACTICE_NAME
+    from openipt.testing.management.commands.seed_bench import PRACTICE_NAME
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
@@ -293,7 +293,7 @@ def open_sessions(count: int) -> list[Session]:
 
     from openipt.accounts.models import User
     from openipt.clients.models import Client, ClientIdentifier
-    from openipt.core.management.commands.seed_bench import EMAIL_DOMAIN
+    from openipt.testing.management.commands.seed_bench import EMAIL_DOMAIN
 
     sessions = []
     for i in range(1, count + 1):

@@ -1,8 +1,12 @@
-"""OpenIPT settings: one module, driven by the environment (see .env.example)."""
+"""OpenIPT settings: one module, driven by the environment (see .env.example).
+
+These are the production settings. The test suite runs under ``config.test_settings``,
+which imports these and overrides a few explicitly; nothing here guesses whether it is
+running under a test runner.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -18,7 +22,6 @@ from openipt.core.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OPENIPT_VAR_DIR", str(BASE_DIR / "var")))
-TESTING = "pytest" in sys.modules or env_bool("OPENIPT_TESTING")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or secret_key_from_file(VAR_DIR / "secret_key")
@@ -51,12 +54,26 @@ INSTALLED_APPS = [
     "openipt.measures",
     "openipt.treatment",
     "openipt.scheduling",
+    "openipt.engagement",
     "openipt.portal",
+    "openipt.workspace",
+    "openipt.testing",
 ]
 
+# The security headers wrap everything, so they come first: a response made by any later
+# middleware (the MFA redirect, the 404 a client account gets on a staff URL, the idle
+# time-out redirect, an error page) passes back out through them (docs/quality.md S10).
+# Static files: WhiteNoise answers them itself without calling the middlewares after it,
+# so it sits after the three header middlewares that apply to files too (HSTS, nosniff,
+# Referrer-Policy, COOP from SecurityMiddleware; X-Frame-Options; a CSP, which also
+# disarms an SVG opened directly) and before NoStoreMiddleware: fingerprinted static files
+# are public and meant to be cached for long. Setting three headers keeps them fast.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "openipt.core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,14 +81,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "openipt.core.middleware.SessionTimeoutMiddleware",
-    "openipt.core.middleware.MembershipMiddleware",
-    "openipt.core.middleware.MfaRequiredMiddleware",
-    "openipt.core.middleware.ClientBoundaryMiddleware",
-    "openipt.core.middleware.NoStoreMiddleware",
+    "openipt.accounts.middleware.MembershipMiddleware",
+    "openipt.accounts.middleware.MfaRequiredMiddleware",
+    "openipt.accounts.middleware.ClientBoundaryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,11 +102,17 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openipt.core.context_processors.shell",
-                "openipt.measures.context_processors.alerts",
+                # Main navigation by role (``nav_items``) and the open-alert count shared by
+                # its Alerts badge and the dashboard (``open_alert_count``, computed once,
+                # lazily).
+                "openipt.workspace.context_processors.navigation",
             ],
         },
     }
 ]
+
+# Every form field renders through templates/components/field.html (openipt/core/forms.py).
+FORM_RENDERER = "openipt.core.forms.FormRenderer"
 
 # Database: SQLite under var/ by default; PostgreSQL through DATABASE_URL.
 DATABASE_URL = env_str("DATABASE_URL")
@@ -119,14 +139,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-        if TESTING
-        else {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "openipt_cache",
-        }
-    )
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "openipt_cache",
+    }
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -138,9 +154,6 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if TESTING:
-    # Argon2 is deliberately slow; tests use a fast hasher except where they check hashing.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -266,13 +279,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -297,3 +304,9 @@ OPENIPT_PERIODIC_TASKS = [
     "openipt.scheduling.tasks.send_due_reminders",
 ]
 OPENIPT_PERIODIC_SECONDS = env_int("OPENIPT_PERIODIC_SECONDS", 60)
+
+# The audit log is append-only (database triggers, see openipt/audit/triggers.py), so
+# ``manage.py flush`` refuses to run on a database that holds one. Only the test settings
+# (config/test_settings.py) turn this on, so that the test runner's flush between
+# transactional tests may lift the triggers for a moment. Never enable it in production.
+OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS = False

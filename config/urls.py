@@ -1,19 +1,19 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("openipt.core.urls")),
-    path("", include("openipt.accounts.urls")),
+    path("", include("openipt.workspace.urls.core")),
+    path("", include("openipt.workspace.urls.accounts")),
     path("accounts/", include("allauth.urls")),
-    path("clients/", include("openipt.clients.urls")),
-    path("audit/", include("openipt.audit.urls")),
-    path("intake/", include("openipt.clients.intake_urls")),
+    path("clients/", include("openipt.workspace.urls.clients")),
+    path("audit/", include("openipt.workspace.urls.audit")),
+    path("intake/", include("openipt.workspace.urls.intake")),
     path("", include("openipt.portal.urls")),
-    path("", include("openipt.treatment.urls")),
-    path("", include("openipt.measures.urls")),
-    path("schedule/", include("openipt.scheduling.urls")),
+    path("", include("openipt.workspace.urls.treatment")),
+    path("", include("openipt.workspace.urls.measures")),
+    path("schedule/", include("openipt.workspace.urls.scheduling")),
 ]
 
-handler400 = "openipt.core.views.bad_request"
-handler403 = "openipt.core.views.permission_denied"
-handler404 = "openipt.core.views.page_not_found"
-handler500 = "openipt.core.views.server_error"
+handler400 = "openipt.workspace.views.core.bad_request"
+handler403 = "openipt.workspace.views.core.permission_denied"
+handler404 = "openipt.workspace.views.core.page_not_found"
+handler500 = "openipt.workspace.views.core.server_error"

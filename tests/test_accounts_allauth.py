@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from openipt.accounts.models import User
 from openipt.audit.models import AuditEvent
-from openipt.core.testing import PASSWORD, TOTP_SECRET, make_staff
+from openipt.testing.personas import PASSWORD, TOTP_SECRET, make_staff
 
 pytestmark = pytest.mark.django_db
 

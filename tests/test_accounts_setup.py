@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from openipt.accounts.models import Membership, Practice, User
 from openipt.audit.models import AuditEvent
-from openipt.core.testing import PASSWORD
+from openipt.testing.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

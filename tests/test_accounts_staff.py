@@ -17,7 +17,7 @@ from openipt.accounts.models import Invitation, Membership, Supervision, User
 from openipt.accounts.services import invitation_create
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client
-from openipt.core.testing import PASSWORD, count_queries, make_staff
+from openipt.testing.personas import PASSWORD, count_queries, make_staff
 
 pytestmark = pytest.mark.django_db
 

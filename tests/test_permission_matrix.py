@@ -1,4 +1,5 @@
-"""Every URL by every persona: what a plain GET must answer.
+"""Every URL by every persona: what a plain GET must answer, and that every GET which
+shows client data is audited as exactly one read.
 
 The URL list comes from the resolver itself (ours, allauth's, Django's), so a new URL
 without an entry in ``MATRIX`` fails ``test_every_url_has_a_matrix_entry``.
@@ -28,7 +29,7 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openipt.accounts import services as account_services
-from openipt.core.testing import Personas
+from openipt.audit.models import AuditEvent
 from openipt.measures.tests.matrix import dana_alert
 from openipt.portal.tests.matrix import (
     consultation_request,
@@ -41,6 +42,7 @@ from openipt.portal.tests.matrix import (
     portal_token,
 )
 from openipt.scheduling.tests.matrix import bogus_feed_token, dana_appointment, dana_course
+from openipt.testing.personas import Personas
 
 # Outcome labels.
 OK = "200"
@@ -146,13 +148,15 @@ def course_of_dana(*parts: str) -> Callable[[Personas], dict[str, Any]]:
             "person_uuid": lambda: factories.make_person(p.alice, course, "Sam").uuid,
             "event_uuid": lambda: treatment.timeline_event_create(
                 actor=p.alice, course=course,
-                data={"date": factories.START, "kind": "other", "description": "Moved"},
+                data=treatment.TimelineEventData(
+                    date=factories.START, kind="other", description="Moved"
+                ),
             ).uuid,
             "area_uuid": lambda: treatment.problem_area_create(
-                actor=p.alice, course=course, area="grief", data={}
+                actor=p.alice, course=course, area="grief", data=treatment.ProblemAreaData()
             ).uuid,
             "goal_uuid": lambda: treatment.goal_create(
-                actor=p.alice, course=course, data={"text": "Call my sister"}
+                actor=p.alice, course=course, data=treatment.GoalData(text="Call my sister")
             ).uuid,
             "kind": lambda: "role_play",
             # after "session_uuid": a task set in that session
@@ -396,6 +400,42 @@ def test_get_answers_as_the_matrix_says(name, personas, client, settings):
         actual = outcome_of(_signed_in_as(PERSONAS[persona](personas)).get(url))
         if actual != expected:
             wrong.append(f"{persona}: expected {expected}, got {actual}")
+    assert wrong == [], f"GET {url}\n" + "\n".join(wrong)
+
+
+# Client data a page can show without the client's name on it; each such GET must be audited
+# as one read too. A new page that shows Dana's name is caught without an entry here.
+SHOWS_CLIENT_DATA_WITHOUT_NAME: set[str] = set()
+# Seeing client data is recorded as a read, or as an export when it leaves as a file.
+ACCESS_ACTIONS = (AuditEvent.Action.READ, AuditEvent.Action.EXPORT)
+
+
+def _names_dana(response: HttpResponse, personas: Personas) -> bool:
+    body = b"".join(response) if response.streaming else response.content  # type: ignore[attr-defined]
+    text = body.decode("utf-8", errors="replace")
+    dana = personas.dana
+    return dana.legal_family_name in text and dana.legal_given_name in text
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_every_get_of_client_data_writes_exactly_one_read_event(name, personas):
+    """The audited door (docs/quality.md S4): for every persona a page answers, a GET that
+    shows client data writes exactly one read (or export) event; no GET writes more. A new
+    view that fetches client data for display without auditing it fails here."""
+    route = MATRIX[name]
+    url = reverse(name, kwargs=route.kwargs(personas))
+    wrong = []
+    for persona, expected in route.expect.items():
+        if expected != OK:
+            continue
+        http = _signed_in_as(PERSONAS[persona](personas))
+        before = AuditEvent.objects.filter(action__in=ACCESS_ACTIONS).count()
+        response = http.get(url)
+        reads = AuditEvent.objects.filter(action__in=ACCESS_ACTIONS).count() - before
+        shows = name in SHOWS_CLIENT_DATA_WITHOUT_NAME or _names_dana(response, personas)
+        if (shows and reads != 1) or reads > 1:
+            what = "shows client data" if shows else "shows no client data"
+            wrong.append(f"{persona}: {what} and wrote {reads} read event(s)")
     assert wrong == [], f"GET {url}\n" + "\n".join(wrong)
 
 

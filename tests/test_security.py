@@ -1,4 +1,4 @@
-"""Security bars S7-S10, S12, S13 (QUALITY.md), shown over the real URL configuration."""
+"""Security bars S7-S10, S12, S13 (docs/quality.md), shown over the real URL configuration."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
 
 from openipt.accounts.mfa_adapter import MfaAdapter
-from openipt.core.middleware import MFA_EXEMPT_PREFIXES
-from openipt.core.testing import PASSWORD, TOTP_SECRET, make_staff
+from openipt.accounts.middleware import MFA_EXEMPT_PREFIXES
+from openipt.testing.personas import PASSWORD, TOTP_SECRET, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def _boom(request):
 
 # A test-only URL configuration: the real one plus a view that fails (S12).
 urlpatterns = [path("boom/", _boom), path("", include("config.urls"))]
-handler500 = "openipt.core.views.server_error"
+handler500 = "openipt.workspace.views.core.server_error"
 
 
 @pytest.fixture(autouse=True)
@@ -329,8 +329,10 @@ def test_passwords_are_hashed_with_argon2():
     assert check_password(PASSWORD, encoded)
 
 
-def test_production_hasher_is_argon2(settings):
-    assert "Argon2PasswordHasher" in settings.PASSWORD_HASHERS[1 if settings.TESTING else 0]
+def test_production_hasher_is_argon2():
+    import config.settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
 
 
 def _raw_authenticator_rows() -> str:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import Membership, User
@@ -130,8 +131,8 @@ class InvitationAcceptForm(PasswordPairMixin):
         return data
 
 
-class MemberChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+class MemberChoiceField(forms.ModelMultipleChoiceField[Membership]):
+    def label_from_instance(self, obj: Membership) -> str:
         return str(obj.user.get_full_name())
 
 
@@ -144,7 +145,7 @@ class StaffEditForm(RolesMixin):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, supervisor_choices: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, supervisor_choices: QuerySet[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["supervisors"]
         assert isinstance(field, MemberChoiceField)  # noqa: S101

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from openipt.accounts.policy import staff_membership
+
 PREFIX = "fernet:"
 _HKDF_INFO = b"openipt field encryption v1"
 
@@ -51,10 +53,8 @@ class MfaAdapter(DefaultMFAAdapter):
         return field_fernet().decrypt(token).decode("utf-8")
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
-        # Staff must keep an authenticator app (QUALITY S7); they can replace lost codes,
+        # Staff must keep an authenticator app (docs/quality.md S7); they can replace lost codes,
         # and an administrator can help if the phone is lost.
-        from openipt.accounts.policy import staff_membership
-
         if authenticator.type == Authenticator.Type.TOTP:
             return staff_membership(authenticator.user) is None
         return True

@@ -14,15 +14,24 @@ Rules:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, TypeGuard, cast
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q, QuerySet
 
-from openipt.accounts.models import Membership, Supervision
+from openipt.accounts.models import Membership, Supervision, User
 
-if TYPE_CHECKING:
-    from openipt.accounts.models import User
-    from openipt.clients.models import Client
+
+class ClientRecord(Protocol):
+    """A client as the policy sees one. The policy sits with the memberships it decides for,
+    below the apps whose records it guards, and reaches those records only through the
+    relations that point at ``Membership`` (care-team rows, escalated alerts); it imports no
+    app above accounts (docs/adr/0013-layers.md)."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def practice_id(self) -> int: ...
 
 
 def active_membership(user: User | None) -> Membership | None:
@@ -35,6 +44,7 @@ def active_membership(user: User | None) -> Membership | None:
     membership = (
         Membership.objects.select_related("practice").filter(user=user, is_active=True).first()
     )
+    # Cached on the user object for the rest of the request (an attribute of ours).
     user._openipt_membership = membership  # type: ignore[attr-defined]
     return membership
 
@@ -68,31 +78,34 @@ def can_be_on_care_team(membership: Membership | None) -> bool:
 
 
 def _care_team_q(membership: Membership) -> Q:
-    from openipt.clients.models import CareTeamMember
-
     # ``pk IN (care-team subquery)`` lets the database start from the clinician's own
     # care-team rows instead of testing every client of the practice (bench/README.md).
-    return Q(
-        pk__in=CareTeamMember.objects.filter(member=membership, is_active=True).values("client_id")
-    )
+    return Q(pk__in=membership.care_teams.filter(is_active=True).values("client_id"))
+
+
+def _supervisees(membership: Membership) -> QuerySet[Membership]:
+    """The active memberships this one actively supervises."""
+    supervisee_ids = Supervision.objects.filter(
+        supervisor=membership, is_active=True, supervisee__is_active=True
+    ).values("supervisee_id")
+    return Membership.objects.filter(pk__in=supervisee_ids)
 
 
 def _supervised_q(membership: Membership) -> Q:
-    from openipt.clients.models import CareTeamMember
-
-    supervisees = Supervision.objects.filter(
-        supervisor=membership, is_active=True, supervisee__is_active=True
-    ).values("supervisee_id")
     return Q(
-        pk__in=CareTeamMember.objects.filter(member_id__in=supervisees, is_active=True).values(
-            "client_id"
-        )
+        pk__in=_supervisees(membership)
+        .filter(care_teams__is_active=True)
+        .values("care_teams__client_id")
     )
+
+
+def _is_active_staff(membership: Membership | None) -> TypeGuard[Membership]:
+    return membership is not None and membership.is_active and membership.is_staff_member
 
 
 def client_access_q(membership: Membership | None, *, write: bool = False) -> Q:
     """A filter on ``Client`` matching exactly the clients this membership may reach."""
-    if membership is None or not membership.is_active or not membership.is_staff_member:
+    if not _is_active_staff(membership):
         return Q(pk__in=[])
     q = _care_team_q(membership)
     if not write and membership.is_supervisor:
@@ -100,26 +113,29 @@ def client_access_q(membership: Membership | None, *, write: bool = False) -> Q:
     return Q(practice_id=membership.practice_id) & q
 
 
-def can_access_client(membership: Membership | None, client: Client, *, write: bool) -> bool:
-    from openipt.clients.models import Client
-
-    if membership is None or membership.practice_id != client.practice_id:
+def can_access_client(membership: Membership | None, client: ClientRecord, *, write: bool) -> bool:
+    """The same rule as ``client_access_q``, for one client already in hand."""
+    if not _is_active_staff(membership) or membership.practice_id != client.practice_id:
         return False
-    return Client.objects.filter(client_access_q(membership, write=write), pk=client.pk).exists()
+    if membership.care_teams.filter(client_id=client.pk, is_active=True).exists():
+        return True
+    if write or not membership.is_supervisor:
+        return False
+    return (
+        _supervisees(membership)
+        .filter(care_teams__is_active=True, care_teams__client_id=client.pk)
+        .exists()
+    )
 
 
 def alert_recipient_q(membership: Membership | None) -> Q:
     """A filter on ``measures.RiskAlert``: the alerts this membership must act on, as the
     responsible clinician or as a supervisor the alert was escalated to. Seeing the alert's
     clinical detail also needs read access to the client (``client_access_q``)."""
-    if membership is None or not membership.is_active or not membership.is_staff_member:
+    if not _is_active_staff(membership):
         return Q(pk__in=[])
-    from openipt.measures.models import RiskAlert
-
-    escalated = RiskAlert.escalated_to.through.objects.filter(
-        riskalert_id=OuterRef("pk"), membership_id=membership.pk
-    )
-    return Q(practice_id=membership.practice_id) & (Q(clinician=membership) | Q(Exists(escalated)))
+    escalated = Q(pk__in=membership.escalated_alerts.values("pk"))
+    return Q(practice_id=membership.practice_id) & (Q(clinician=membership) | escalated)
 
 
 def can_triage_consultations(membership: Membership | None) -> bool:
@@ -138,3 +154,40 @@ def portal_membership(user: User | None) -> Membership | None:
     if membership is None or membership.kind != Membership.Kind.CLIENT:
         return None
     return membership
+
+
+# Navigation: which parts of the workspace a member has (openipt/workspace/navigation.py).
+
+
+def can_see_dashboard(membership: Membership | None) -> bool:
+    """Staff have the practice dashboard (clients have the portal)."""
+    return membership is not None and membership.is_staff_member
+
+
+def can_see_clients(membership: Membership | None) -> bool:
+    """Clinicians, supervisors and administrators look clients up (access per client is
+    still decided by ``client_access_q``)."""
+    return (
+        membership is not None
+        and membership.is_staff_member
+        and (membership.is_clinician or membership.is_supervisor or membership.is_admin)
+    )
+
+
+def can_see_caseload(membership: Membership | None) -> bool:
+    """Clinicians have a caseload of their own IPT courses."""
+    return membership is not None and membership.is_staff_member and membership.is_clinician
+
+
+def can_see_schedule(membership: Membership | None) -> bool:
+    """Clinicians have a diary of their own appointments."""
+    return membership is not None and membership.is_staff_member and membership.is_clinician
+
+
+def can_see_alerts(membership: Membership | None) -> bool:
+    """Clinicians and supervisors receive risk alerts (their own, or escalated to them)."""
+    return (
+        membership is not None
+        and membership.is_staff_member
+        and (membership.is_clinician or membership.is_supervisor)
+    )

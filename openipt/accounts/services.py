@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openipt.accounts.models import Invitation, Membership, Practice, Supervision, User
+from openipt.accounts.policy import active_membership
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 
 
 def token_hash(token: str) -> str:
@@ -60,7 +62,7 @@ def practice_setup(
     membership.save()
     audit.record(
         actor=user,
-        action="admin",
+        action=AuditEvent.Action.ADMIN,
         obj=practice,
         practice_id=practice.pk,
         request=request,
@@ -117,7 +119,7 @@ def invitation_create(
     roles = _roles(is_admin=is_admin, is_supervisor=is_supervisor, is_clinician=is_clinician)
     audit.record(
         actor=actor,
-        action="admin",
+        action=AuditEvent.Action.ADMIN,
         obj=invitation,
         practice_id=practice.pk,
         request=request,
@@ -151,7 +153,7 @@ def invitation_revoke(
     invitation.save(update_fields=["revoked_at", "updated_at"])
     audit.record(
         actor=actor,
-        action="admin",
+        action=AuditEvent.Action.ADMIN,
         obj=invitation,
         practice_id=invitation.practice_id,
         request=request,
@@ -186,7 +188,7 @@ def invitation_accept(
     invitation.save(update_fields=["accepted_at", "updated_at"])
     audit.record(
         actor=user,
-        action="admin",
+        action=AuditEvent.Action.ADMIN,
         obj=membership,
         practice_id=invitation.practice_id,
         request=request,
@@ -198,7 +200,10 @@ def invitation_accept(
 def _other_active_admins(membership: Membership) -> bool:
     return (
         Membership.objects.filter(
-            practice_id=membership.practice_id, is_admin=True, is_active=True, kind="staff"
+            practice_id=membership.practice_id,
+            is_admin=True,
+            is_active=True,
+            kind=Membership.Kind.STAFF,
         )
         .exclude(pk=membership.pk)
         .exists()
@@ -230,7 +235,7 @@ def staff_update(
     roles = _roles(is_admin=is_admin, is_supervisor=is_supervisor, is_clinician=is_clinician)
     audit.record(
         actor=actor,
-        action="admin",
+        action=AuditEvent.Action.ADMIN,
         obj=membership,
         practice_id=membership.practice_id,
         request=request,
@@ -285,7 +290,7 @@ def staff_deactivate(
     user.save(update_fields=["is_active"])
     audit.record(
         actor=actor,
-        action="admin",
+        action=AuditEvent.Action.ADMIN,
         obj=membership,
         practice_id=membership.practice_id,
         request=request,
@@ -298,8 +303,6 @@ def auth_event_record(
     *, user: User | None, action: str, request: HttpRequest | None, detail: str = ""
 ) -> None:
     """Sign-in, sign-out and failed sign-in. Never receives or stores a password."""
-    from openipt.accounts.policy import active_membership
-
     membership = active_membership(user) if user is not None and user.is_active else None
     practice_id = membership.practice_id if membership is not None else None
     if practice_id is None and user is not None and user.pk:
@@ -307,7 +310,7 @@ def auth_event_record(
             Membership.objects.filter(user=user).values_list("practice_id", flat=True).first()
         )
     # A failed sign-in names the account that was tried, not an actor: it may be anyone.
-    actor = None if action == "login_failed" else user
+    actor = None if action == AuditEvent.Action.LOGIN_FAILED else user
     with transaction.atomic():
         audit.record(
             actor=actor,

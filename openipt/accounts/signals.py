@@ -14,17 +14,18 @@ from django.http import HttpRequest
 
 from openipt.accounts.models import User
 from openipt.accounts.services import auth_event_record
+from openipt.audit.models import AuditEvent
 
 
 @receiver(user_logged_in, dispatch_uid="openipt_audit_login")
 def _logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
-    auth_event_record(user=user, action="login", request=request)
+    auth_event_record(user=user, action=AuditEvent.Action.LOGIN, request=request)
 
 
 @receiver(user_logged_out, dispatch_uid="openipt_audit_logout")
 def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
     if user is not None and user.is_authenticated:
-        auth_event_record(user=user, action="logout", request=request)
+        auth_event_record(user=user, action=AuditEvent.Action.LOGOUT, request=request)
 
 
 @receiver(user_login_failed, dispatch_uid="openipt_audit_login_failed")
@@ -37,4 +38,6 @@ def _login_failed(
     # What was typed is kept only when it names an account: people sometimes type their
     # password into the email field, and the audit log can never be changed afterwards.
     detail = f"attempted: {user.email}" if user is not None else "attempted: unknown account"
-    auth_event_record(user=user, action="login_failed", request=request, detail=detail)
+    auth_event_record(
+        user=user, action=AuditEvent.Action.LOGIN_FAILED, request=request, detail=detail
+    )

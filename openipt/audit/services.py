@@ -5,7 +5,7 @@ Rules for callers:
 
 - Call it inside the same transaction as the change it describes, and for a read before the
   response is built. If it fails, it raises, and so the surrounding request fails too: the
-  change is rolled back and the data is not shown (fail closed, QUALITY.md S12). Never
+  change is rolled back and the data is not shown (fail closed, docs/quality.md S12). Never
   catch its exceptions.
 - ``detail`` is a short, non-clinical note for administrators: which fields changed (their
   names, never their values), a status transition, a count. It must never carry clinical
@@ -29,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, cast
+import uuid as uuid_lib
+from typing import Any, Protocol
 
 from django.db import connection, transaction
 from django.http import HttpRequest
@@ -37,9 +38,30 @@ from django.utils import timezone
 
 from openipt.audit.models import AuditEvent
 
-if TYPE_CHECKING:
-    from openipt.accounts.models import User
-    from openipt.clients.models import Client
+
+class Actor(Protocol):
+    """Who did it: a signed-in user. The audit app sits below the accounts and clients apps
+    (they write events), so it knows people and clients by these few attributes only."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def email(self) -> str: ...
+
+
+class Subject(Protocol):
+    """The client an event is about."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def uuid(self) -> uuid_lib.UUID: ...
+
+    @property
+    def practice_id(self) -> int: ...
+
 
 GENESIS_HASH = "0" * 64
 HASH_LAYOUT = "openipt-audit-v1"
@@ -90,12 +112,12 @@ def client_address(request: HttpRequest | None) -> str:
 
 def record(
     *,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     obj: Any = None,
     object_type: str = "",
     object_id: str = "",
-    client: Client | None = None,
+    client: Subject | None = None,
     practice_id: int | None = None,
     request: HttpRequest | None = None,
     detail: str = "",
@@ -104,7 +126,8 @@ def record(
     if action not in AuditEvent.Action.values:
         raise ValueError(f"Unknown audit action {action!r}")
     if obj is not None:
-        object_type = object_type or obj._meta.label_lower
+        # A model moved to another app keeps the name its events have always carried.
+        object_type = object_type or getattr(obj, "audit_label", obj._meta.label_lower)
         object_id = object_id or str(getattr(obj, "uuid", obj.pk))
     if client is not None:
         if practice_id is not None and practice_id != client.practice_id:
@@ -134,14 +157,18 @@ def record(
 
 
 def record_read(
-    request: HttpRequest, client: Client, obj: Any = None, *, detail: str = ""
+    request: HttpRequest | None,
+    client: Subject,
+    obj: Any = None,
+    *,
+    detail: str = "",
+    actor: Actor | None = None,
 ) -> AuditEvent:
-    """Record that the signed-in user of ``request`` has been shown ``obj`` of ``client``.
-
-    Call it in the view after fetching and before rendering; ``obj`` defaults to the
-    client record itself.
-    """
-    actor = cast("User", request.user) if request.user.is_authenticated else None
+    """Record that ``actor`` (default: the signed-in user of ``request``) has been shown
+    ``obj`` of ``client`` (default: the client record itself). The one read helper: the
+    ``openipt.access`` gates call it when given ``audit=request``."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
     return record(
         actor=actor,
         action=AuditEvent.Action.READ,

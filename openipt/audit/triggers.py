@@ -1,4 +1,4 @@
-"""Database triggers that make ``audit_auditevent`` append-only (QUALITY.md S5).
+"""Database triggers that make ``audit_auditevent`` append-only (docs/quality.md S5).
 
 SQLite and PostgreSQL both refuse UPDATE and DELETE on the table (PostgreSQL also refuses
 TRUNCATE). The error is an integrity error on both, so it surfaces in Django as

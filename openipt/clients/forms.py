@@ -13,6 +13,7 @@ from openipt.clients.models import Client, ClientIdentifier, ConsentRecord
 from openipt.clients.services import (
     CLIENT_FIELDS,
     ClientData,
+    ConsentData,
     IdentifierData,
     identifier_field,
 )
@@ -93,7 +94,7 @@ class ClientForm(forms.Form):
     def identifier_fields(self) -> list[forms.BoundField]:
         return [self[identifier_field(s)] for s in ClientIdentifier.System.values]
 
-    def client_data(self) -> ClientData:
+    def to_data(self) -> ClientData:
         return ClientData(**{name: self.cleaned_data[name] for name in CLIENT_FIELDS})
 
     def identifiers(self) -> list[IdentifierData]:
@@ -187,3 +188,12 @@ class ConsentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"consented_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
+
+    def to_data(self) -> ConsentData:
+        d = self.cleaned_data
+        return ConsentData(
+            kind=d["kind"],
+            consented_on=d["consented_on"],
+            text_version=d["text_version"],
+            notes=d["notes"],
+        )

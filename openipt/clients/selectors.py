@@ -1,33 +1,25 @@
-"""Every read of client records that needs permission. ``access_*`` raise ``Http404``."""
+"""Every read of client records that needs permission. The gate to one client record is
+``openipt.access.clients.access_client``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
 
 if TYPE_CHECKING:
     from openipt.accounts.models import User
-
-
-def _parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
-    if isinstance(value, uuid_lib.UUID):
-        return value
-    try:
-        return uuid_lib.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise Http404 from None
 
 
 def accessible_clients(user: User, *, write: bool = False) -> QuerySet[Client]:
@@ -36,31 +28,11 @@ def accessible_clients(user: User, *, write: bool = False) -> QuerySet[Client]:
     return Client.objects.filter(policy.client_access_q(membership, write=write))
 
 
-def access_client(user: User, client_uuid: str | uuid_lib.UUID, *, write: bool = False) -> Client:
-    """The client with this UUID if ``user`` may reach it; otherwise ``Http404``."""
-    key = _parse_uuid(client_uuid)
-    client = accessible_clients(user, write=write).filter(uuid=key).first()
-    if client is None:
-        raise Http404
-    return client
-
-
 def can_write_client(user: User, client: Client) -> bool:
     return policy.can_access_client(policy.staff_membership(user), client, write=True)
 
 
-def client_read_record(
-    *, user: User, client: Client, request: HttpRequest | None = None, detail: str = ""
-) -> None:
-    """Audit that ``user`` saw this client's data (one 'read' event)."""
-    audit.record(
-        actor=user, action="read", obj=client, client=client, request=request, detail=detail
-    )
-
-
-def client_list_read_record(
-    *, user: User, page: Page[Client], request: HttpRequest | None = None
-) -> None:
+def _record_list_read(user: User, page: Page[Client], request: HttpRequest) -> None:
     """Audit one read for a page of search results (names and dates of birth were shown).
 
     The search terms are not logged: they may themselves be personal data.
@@ -68,7 +40,7 @@ def client_list_read_record(
     membership = policy.staff_membership(user)
     audit.record(
         actor=user,
-        action="read",
+        action=AuditEvent.Action.READ,
         object_type="clients.client_list",
         practice_id=membership.practice_id if membership else None,
         request=request,
@@ -94,11 +66,13 @@ def client_search(
     identifier: str = "",
     status: str | None = Client.Status.ACTIVE,
     page: int | str = 1,
+    audit: HttpRequest | None = None,
 ) -> Page[Client]:
     """One page of the clients ``user`` may read, matching every given criterion.
 
     Name search matches any part of the legal or preferred names, ignoring case; each word
-    of ``q`` must match. ``identifier`` matches a whole identifier value exactly.
+    of ``q`` must match. ``identifier`` matches a whole identifier value exactly. With
+    ``audit``, a page that shows anyone is recorded as one read (an empty page is not).
     """
     qs = accessible_clients(user)
     for term in q.lower().split():
@@ -114,8 +88,10 @@ def client_search(
         _primary_prefetch(),
         Prefetch("identifiers", queryset=ClientIdentifier.objects.order_by("system")),
     )
-    paginator = Paginator(qs, settings.OPENIPT_CLIENTS_PER_PAGE)
-    return paginator.get_page(page)
+    result = Paginator(qs, settings.OPENIPT_CLIENTS_PER_PAGE).get_page(page)
+    if audit is not None and result.object_list:
+        _record_list_read(user, result, audit)
+    return result
 
 
 @dataclass(frozen=True)
@@ -127,12 +103,10 @@ class ClientOverview:
     can_write: bool
 
 
-def client_overview(
-    user: User, client_uuid: str | uuid_lib.UUID, *, request: HttpRequest | None = None
-) -> ClientOverview:
-    """Everything the client page shows; audited as one read."""
-    client = access_client(user, client_uuid)
-    overview = ClientOverview(
+def client_overview(user: User, client: Client) -> ClientOverview:
+    """Everything the client page shows, for a client fetched (and its read audited) by
+    ``openipt.access.clients.access_client``."""
+    return ClientOverview(
         client=client,
         identifiers=list(client.identifiers.order_by("system")),
         care_team=care_team_of(client),
@@ -141,8 +115,6 @@ def client_overview(
         ),
         can_write=can_write_client(user, client),
     )
-    client_read_record(user=user, client=client, request=request)
-    return overview
 
 
 def care_team_of(client: Client) -> list[CareTeamMember]:

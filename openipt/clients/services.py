@@ -16,11 +16,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership, Practice
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
+from openipt.core.versioning import lock_version
 
 if TYPE_CHECKING:
     from openipt.accounts.models import User
@@ -50,11 +53,25 @@ class IdentifierData:
     value: str
 
 
+@dataclass(frozen=True)
+class ConsentData:
+    """A consent the client gave, as the consent form records it."""
+
+    kind: str
+    consented_on: dt.date
+    text_version: str
+    notes: str = ""
+
+
 CLIENT_FIELDS = tuple(f.name for f in fields(ClientData))
 
 
-class StaleVersionError(ValidationError):
-    """The record changed after the user opened it (QUALITY.md R2)."""
+# Shown above the edit form when someone else saved the client first (``EditConflict``).
+STALE_MESSAGE = gettext_lazy(
+    "Someone else saved changes to this client after you opened the page, so "
+    "your changes were not saved. Open the record again to see the latest "
+    "details, then make your changes."
+)
 
 
 def identifier_field(system: str) -> str:
@@ -72,21 +89,6 @@ def _require_write(actor: User, client: Client) -> Membership:
     if membership is None or not policy.can_access_client(membership, client, write=True):
         raise PermissionDenied
     return membership
-
-
-def _lock(client: Client, expected_version: int | None) -> Client:
-    """Re-read the row under a write lock and refuse a stale version."""
-    fresh = Client.objects.select_for_update().get(pk=client.pk)
-    if expected_version is not None and fresh.version != expected_version:
-        raise StaleVersionError(
-            _(
-                "Someone else saved changes to this client after you opened the page, so "
-                "your changes were not saved. Open the record again to see the latest "
-                "details, then make your changes."
-            ),
-            code="stale",
-        )
-    return fresh
 
 
 def _check_primary(practice: Practice, primary: Membership) -> None:
@@ -139,7 +141,9 @@ def client_create(
     )
     team.full_clean()
     team.save()
-    audit.record(actor=actor, action="create", obj=client, client=client, request=request)
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=client, client=client, request=request
+    )
     return client
 
 
@@ -203,7 +207,7 @@ def client_update(
 ) -> Client:
     """Save edited demographics, refusing the save if the record changed meanwhile."""
     _require_write(actor, client)
-    fresh = _lock(client, expected_version)
+    fresh = lock_version(client, expected_version, message=STALE_MESSAGE)
     changed = [n for n in CLIENT_FIELDS if getattr(fresh, n) != getattr(data, n)]
     for name in changed:
         setattr(fresh, name, getattr(data, name))
@@ -218,7 +222,7 @@ def client_update(
     fresh.save()
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=fresh,
         client=fresh,
         request=request,
@@ -239,7 +243,7 @@ def client_set_status(
 ) -> Client:
     """Archive, reactivate or mark as entered in error. Nothing is ever deleted."""
     _require_write(actor, client)
-    fresh = _lock(client, expected_version)
+    fresh = lock_version(client, expected_version, message=STALE_MESSAGE)
     if status not in Client.Status.values:
         raise ValidationError({"status": _("Choose a status.")}, code="invalid")
     if status == fresh.status:
@@ -259,7 +263,7 @@ def client_set_status(
     fresh.save()
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=fresh,
         client=fresh,
         request=request,
@@ -292,7 +296,9 @@ def care_team_add(
     entry.added_by = actor
     entry.full_clean()
     entry.save()
-    audit.record(actor=actor, action="create", obj=entry, client=client, request=request)
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=entry, client=client, request=request
+    )
     return entry
 
 
@@ -319,7 +325,7 @@ def care_team_remove(
     entry.save()
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=entry,
         client=client,
         request=request,
@@ -355,7 +361,7 @@ def care_team_make_primary(
     entry.save()
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=entry,
         client=client,
         request=request,
@@ -387,5 +393,7 @@ def consent_record_add(
     )
     consent.full_clean()
     consent.save()
-    audit.record(actor=actor, action="create", obj=consent, client=client, request=request)
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=consent, client=client, request=request
+    )
     return consent

@@ -13,6 +13,10 @@ class MeasuresConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Registers the questionnaire reminder with the scheduling app's sender (the usual
+        # place for an app to hook into another once the models are loaded).
+        from openipt.measures import reminders  # noqa: F401
+
         post_migrate.connect(load_builtins_after_migrate, sender=self)
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from openipt.measures.models import RiskAlert, SafetyPlan
 from openipt.measures.scoring import InstrumentDefinition, Item
+from openipt.measures.services import Acknowledgement, SafetyPlanData
 
 if TYPE_CHECKING:
     from openipt.treatment.models import Session
@@ -164,12 +165,21 @@ class AcknowledgeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    def to_data(self) -> Acknowledgement:
+        """What was done, for ``services.alert_acknowledge``; after ``is_valid()`` only."""
+        data = self.cleaned_data
+        return Acknowledgement(actions=tuple(data["actions"]), note=data["note"])
 
-class SafetyPlanForm(forms.ModelForm):
+
+class SafetyPlanForm(forms.ModelForm[SafetyPlan]):
     class Meta:
         model = SafetyPlan
         fields = SafetyPlan.FIELDS
         widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in SafetyPlan.FIELDS}
+
+    def to_data(self) -> SafetyPlanData:
+        """The plan as written, for ``services.safety_plan_save``; after ``is_valid()`` only."""
+        return SafetyPlanData(**{name: self.cleaned_data[name] for name in SafetyPlan.FIELDS})
 
 
 class InstrumentImportForm(forms.Form):

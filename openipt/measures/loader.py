@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openipt.measures.models import Instrument
 from openipt.measures.scoring import parse_questionnaire_json
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
@@ -21,8 +22,6 @@ def load_builtin_instruments(instrument_model: Any = None, using: str = "default
     ``instrument_model`` lets a migration or post_migrate pass its own model class.
     """
     if instrument_model is None:
-        from openipt.measures.models import Instrument
-
         instrument_model = Instrument
     changed = 0
     for path in builtin_files():

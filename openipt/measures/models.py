@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from openipt.core.models import BaseModel
+from openipt.core.versioning import Versioned
 from openipt.measures.scoring import InstrumentDefinition, parse_questionnaire
 
 
@@ -84,7 +85,7 @@ class Instrument(BaseModel):
         return outcome.definition
 
 
-class Administration(BaseModel):
+class Administration(Versioned, BaseModel):
     """One completion (or assignment) of an instrument for a client, with its stored score.
 
     The raw answers (linkId -> option code) are kept with the typed result and the version of
@@ -136,7 +137,7 @@ class Administration(BaseModel):
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    version = models.PositiveIntegerField(_("version"), default=1)
+    # ``version`` (``Versioned``) counts saved changes; a draft of answers does not change it.
     # Answers saved one at a time in the portal, kept until the client submits (then cleared).
     draft_answers = models.JSONField(_("answers so far"), default=dict, blank=True)
     draft_saved_at = models.DateTimeField(_("answers last saved at"), null=True, blank=True)
@@ -171,6 +172,10 @@ class Administration(BaseModel):
         """The total as people write it: "12", or "12.9" when prorated."""
         return "" if self.total is None else display_number(self.total)
 
+    @property
+    def is_due(self) -> bool:
+        return self.status == self.Status.DUE
+
 
 def display_number(value: Decimal) -> str:
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
@@ -178,7 +183,7 @@ def display_number(value: Decimal) -> str:
 
 class RiskAlert(BaseModel):
     """A critical answer that needs the responsible clinician's attention and a recorded
-    response. It is a prompt for clinical assessment, never a diagnosis (MEASURES.md §7)."""
+    response. It is a prompt for clinical assessment, never a diagnosis (docs/measures.md §7)."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -236,6 +241,10 @@ class RiskAlert(BaseModel):
 
     def __str__(self) -> str:
         return f"alert {self.uuid}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
 
 
 class SafetyPlan(BaseModel):

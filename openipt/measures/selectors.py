@@ -1,14 +1,13 @@
 """Reads of the measures app that need permission or span relations.
 
-``access_*`` raise ``Http404`` when the user may not reach the record. Treatment courses are
-fetched by ``openipt.treatment.selectors.access_course`` in the views (this module must not
-import it: the treatment guidance imports this module for the measures it feeds the protocol).
+The gates (``access_*``, with their read audit) are in ``openipt.access.measures``; courses
+are fetched by the gates in ``openipt.access`` before their measures are read here; the
+course guidance (``openipt.care``) reads the measures it feeds the protocol from this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid as uuid_lib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,13 +32,6 @@ if TYPE_CHECKING:
 DEPRESSION_CODES = frozenset({"PHQ-9", "HAM-D-17", "PHQ-A"})
 
 
-def _parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
-    try:
-        return value if isinstance(value, uuid_lib.UUID) else uuid_lib.UUID(str(value))
-    except ValueError:
-        raise Http404 from None
-
-
 # --- Instruments ------------------------------------------------------------------------
 
 
@@ -55,13 +47,6 @@ def instruments_for(user: User) -> list[Instrument]:
     for row in rows:
         newest.setdefault(row.code, row)
     return list(newest.values())
-
-
-def access_instrument(user: User, code: str) -> Instrument:
-    match = next((i for i in instruments_for(user) if i.code == code), None)
-    if match is None:
-        raise Http404
-    return match
 
 
 # --- Administrations ----------------------------------------------------------------------
@@ -93,13 +78,12 @@ def course_assignments(course: Course) -> list[Administration]:
     )
 
 
-# A prefetch for course querysets: lets ``course_measure_results`` run no query of its own.
-ADMINISTRATIONS_PREFETCH = Prefetch(
-    "administrations",
-    queryset=completed_administrations().filter(
-        total__isnull=False, instrument__code__in=DEPRESSION_CODES
-    ),
+# The valid depression-measure totals (never evaluated itself: each use filters a copy).
+_DEPRESSION_ROWS = completed_administrations().filter(
+    total__isnull=False, instrument__code__in=DEPRESSION_CODES
 )
+# A prefetch for course querysets: lets ``course_measure_results`` run no query of its own.
+ADMINISTRATIONS_PREFETCH = Prefetch("administrations", queryset=_DEPRESSION_ROWS)
 
 
 def _measure_result(row: Administration) -> MeasureResult:
@@ -124,7 +108,7 @@ def depression_measures_for_courses(
     course_ids: Iterable[int],
 ) -> dict[int, tuple[MeasureResult, ...]]:
     """The valid depression-measure totals of many courses, in one query."""
-    rows = ADMINISTRATIONS_PREFETCH.queryset.filter(course_id__in=list(course_ids))  # type: ignore[union-attr]
+    rows = _DEPRESSION_ROWS.filter(course_id__in=list(course_ids))
     found: dict[int, list[MeasureResult]] = defaultdict(list)
     for row in rows:
         if row.course_id is not None:
@@ -161,25 +145,6 @@ def alert_list(user: User) -> list[RiskAlert]:
         .select_related("client", "administration__instrument", "clinician__user", "course")
         .order_by("status", "-raised_at")[:200]
     )
-
-
-def access_alert(user: User, alert_uuid: str | uuid_lib.UUID) -> RiskAlert:
-    alert = (
-        alerts_for(user)
-        .select_related(
-            "client",
-            "administration__instrument",
-            "administration__session",
-            "clinician__user",
-            "acknowledged_by",
-            "course",
-        )
-        .filter(uuid=_parse_uuid(alert_uuid))
-        .first()
-    )
-    if alert is None:
-        raise Http404
-    return alert
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from openipt.accounts import policy
 from openipt.accounts.models import Membership
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client
+from openipt.measures import reminders
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
-from openipt.scheduling import reminders
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -98,7 +99,9 @@ def instrument_import(
     instrument.licence_confirmed_at = timezone.now()
     instrument.full_clean()
     instrument.save()
-    audit.record(actor=actor, action="create", obj=instrument, practice_id=practice.pk)
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=instrument, practice_id=practice.pk
+    )
     return instrument
 
 
@@ -164,7 +167,13 @@ def administration_enter(
     _store_result(administration, result)
     administration.full_clean()
     administration.save()
-    audit.record(actor=actor, action="create", obj=administration, client=client, request=request)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=administration,
+        client=client,
+        request=request,
+    )
     if result.flags:
         _alert_raise(administration=administration, actor=actor, request=request)
     return administration
@@ -201,7 +210,13 @@ def administration_assign(
     )
     administration.full_clean()
     administration.save()
-    audit.record(actor=actor, action="create", obj=administration, client=client, request=request)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=administration,
+        client=client,
+        request=request,
+    )
     reminders.plan_for_administration(administration)
     return administration
 
@@ -244,7 +259,7 @@ def administration_save_progress(
     administration.save(update_fields=["draft_answers", "draft_saved_at", "updated_at"])
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=administration,
         client=administration.client,
         request=request,
@@ -279,7 +294,7 @@ def administration_complete(
     administration.save()
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=administration,
         client=administration.client,
         request=request,
@@ -323,7 +338,9 @@ def _administration_set_status(*, pk: int, status: str, lookup: dict[str, object
     row.status = status
     row.version += 1
     row.save(update_fields=["status", "version", "updated_at"])
-    audit.record(actor=None, action="update", obj=row, client=row.client, detail=status)
+    audit.record(
+        actor=None, action=AuditEvent.Action.UPDATE, obj=row, client=row.client, detail=status
+    )
     if status == Administration.Status.EXPIRED:
         reminders.cancel_for_administration(row)
 
@@ -380,7 +397,11 @@ def _alert_raise(
     alert.full_clean()
     alert.save()
     audit.record(
-        actor=actor, action="create", obj=alert, client=administration.client, request=request
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=alert,
+        client=administration.client,
+        request=request,
     )
     _email_on_commit([Membership.objects.select_related("user").get(pk=clinician.pk)], alert)
     return alert
@@ -418,7 +439,7 @@ def alert_acknowledge(
     alert.save()
     audit.record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=alert,
         client=alert.client,
         request=request,
@@ -476,7 +497,9 @@ def _alert_escalate(*, pk: int, now: dt.datetime) -> bool:
     alert.save(update_fields=["escalated_at", "updated_at"])
     alert.escalated_to.add(*supervisors)
     detail = f"escalated to {len(supervisors)} supervisor(s)"
-    audit.record(actor=None, action="update", obj=alert, client=alert.client, detail=detail)
+    audit.record(
+        actor=None, action=AuditEvent.Action.UPDATE, obj=alert, client=alert.client, detail=detail
+    )
     _email_on_commit(supervisors, alert)
     return True
 
@@ -484,12 +507,24 @@ def _alert_escalate(*, pk: int, now: dt.datetime) -> bool:
 # --- Safety plans ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SafetyPlanData:
+    """The six parts of a safety plan as written (``SafetyPlanForm.to_data``)."""
+
+    warning_signs: str = ""
+    coping_strategies: str = ""
+    distractions: str = ""
+    people_to_ask: str = ""
+    professionals: str = ""
+    safer_environment: str = ""
+
+
 @transaction.atomic
 def safety_plan_save(
     *,
     actor: User,
     client: Client,
-    data: Mapping[str, str],
+    data: SafetyPlanData,
     request: HttpRequest | None = None,
 ) -> SafetyPlan:
     """Save the client's safety plan as a new version; earlier versions stay as they were."""
@@ -500,11 +535,13 @@ def safety_plan_save(
         client=client,
         number=(last.number + 1) if last else 1,
         author=actor,
-        **{name: data.get(name, "").strip() for name in SafetyPlan.FIELDS},
+        **{name: getattr(data, name).strip() for name in SafetyPlan.FIELDS},
     )
     if not any(getattr(plan, name) for name in SafetyPlan.FIELDS):
         raise ValidationError(_("Write at least one part of the plan."))
     plan.full_clean()
     plan.save()
-    audit.record(actor=actor, action="create", obj=plan, client=client, request=request)
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=plan, client=client, request=request
+    )
     return plan

@@ -1,8 +1,9 @@
 """Background tasks of the measures app (django-tasks).
 
-django-tasks has no scheduler: ``manage.py run_periodic`` runs (or, with ``--enqueue``,
-enqueues) these every time it is called, and ``serve`` or cron calls it every minute. Both
-tasks are idempotent, so a missed or doubled run does no harm.
+django-tasks has no scheduler: ``manage.py periodic`` enqueues the tasks listed in
+``settings.OPENIPT_PERIODIC_TASKS`` (these two among them) each time it runs, and ``serve``
+runs it every minute (or cron does, where ``serve`` is not used). Both tasks are idempotent,
+so a missed or doubled run does no harm.
 """
 
 from __future__ import annotations
@@ -23,6 +24,3 @@ def refresh_assignments() -> list[int]:
     """Assigned questionnaires become due on their day and expire when long overdue."""
     due, expired = services.administrations_refresh_status()
     return [due, expired]
-
-
-PERIODIC = (escalate_overdue_alerts, refresh_assignments)

@@ -6,10 +6,13 @@ import re
 from typing import Any
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from openipt.clients.consultation import ConsultationData
+from openipt.accounts.models import User
+from openipt.engagement.consultation import ConsultationData
+from openipt.engagement.diary import DiaryData
 
 SCRIPT_LIKE = re.compile(r"[<>]|javascript:|data:text/html", re.IGNORECASE)
 
@@ -76,7 +79,7 @@ class ConsultationForm(forms.Form):
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
 
-    def consultation_data(self) -> ConsultationData:
+    def to_data(self) -> ConsultationData:
         d = self.cleaned_data
         return ConsultationData(
             name=d["name"],
@@ -107,10 +110,6 @@ class PortalPasswordForm(forms.Form):
         self.email = email
 
     def clean(self) -> dict[str, Any]:
-        from django.contrib.auth.password_validation import validate_password
-
-        from openipt.accounts.models import User
-
         data = super().clean() or {}
         first, second = data.get("password1"), data.get("password2")
         if first and second and first != second:
@@ -161,9 +160,7 @@ class DiaryForm(forms.Form):
         help_text=_("A few words are enough."),
     )
 
-    def diary_data(self) -> Any:
-        from openipt.clients.diary import DiaryData
-
+    def to_data(self) -> DiaryData:
         d = self.cleaned_data
         return DiaryData(
             entry_date=d["entry_date"],
@@ -179,33 +176,6 @@ class GoalRatingForm(forms.Form):
         choices=[(n, str(n)) for n in range(11)],
         coerce=int,
         widget=forms.RadioSelect(attrs={"class": "scale"}),
-    )
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def clean(self, data: Any, initial: Any = None) -> Any:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)] if data else []
-
-
-class MessageForm(forms.Form):
-    body = forms.CharField(
-        label=_("Your message"),
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={"required": _("Please write your message.")},
-    )
-    attachments = MultipleFileField(
-        label=_("Attach files (optional)"),
-        required=False,
-        widget=MultipleFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.txt"}),
-        help_text=_("PDF, PNG, JPEG or plain text; up to 3 files of at most 2 MB each."),
     )
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
-from openipt.clients import accounts, consultation
+from openipt.core.http import GET_POST, attempt, form_errors_from
+from openipt.engagement import accounts, consultation
 from openipt.portal.forms import ConsultationForm, PortalPasswordForm
 
 
-def _bound(request: HttpRequest) -> Any:
+def _bound(request: HttpRequest) -> QueryDict | None:
     """The posted data on POST (even when empty, so that errors show), else ``None``."""
     return request.POST if request.method == "POST" else None
 
 
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def consultation_request(request: HttpRequest) -> HttpResponse:
     practice = consultation.consultation_practice(request.GET.get("practice"))
     form = ConsultationForm(_bound(request))
@@ -39,13 +38,13 @@ def consultation_request(request: HttpRequest) -> HttpResponse:
         elif form.is_bot:
             return redirect("portal:consultation-thanks")
         elif form.is_valid():
-            try:
-                consultation.consultation_request_submit(
-                    practice=practice, data=form.consultation_data(), request=request
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc)
-            else:
+            submitted = attempt(
+                form,
+                lambda: consultation.consultation_request_submit(
+                    practice=practice, data=form.to_data(), request=request
+                ),
+            )
+            if submitted.ok:
                 return redirect("portal:consultation-thanks")
     context = {"form": form, "practice": practice}
     return render(request, "portal/consultation.html", context, status=status)
@@ -56,7 +55,7 @@ def consultation_thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/consultation_thanks.html")
 
 
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def welcome(request: HttpRequest, token: str) -> HttpResponse:
     """A client accepts their invitation by choosing a password; then they are signed in."""
     invitation = accounts.portal_invitation_by_token(token)
@@ -72,17 +71,9 @@ def welcome(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             if exc.code == "unusable":
                 return render(request, "portal/welcome_invalid.html", status=410)
-            _add_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome. Your account is ready."))
             return redirect("portal:home")
     return render(request, "portal/welcome.html", {"form": form, "invitation": invitation})
-
-
-def _add_errors(form: ConsultationForm | PortalPasswordForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)

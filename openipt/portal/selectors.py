@@ -1,8 +1,9 @@
 """What the portal reads, always for the signed-in client's own record.
 
-Every function takes the client that ``access_own_client`` returned; nothing here accepts a
-client from the URL or the form. A record UUID in the URL is looked up *within* that client,
-so another client's UUID answers 404. Process notes are never read here.
+Every function takes the client that ``openipt.access.engagement.access_own_client``
+returned; nothing here accepts a client from the URL or the form. A record UUID in the URL is
+looked up *within* that client, so another client's UUID answers 404. Process notes are never
+read here.
 """
 
 from __future__ import annotations
@@ -13,27 +14,19 @@ from typing import TYPE_CHECKING
 from django.http import Http404
 from django.utils import timezone
 
+from openipt.access.clients import parse_uuid
 from openipt.measures.models import Administration
+from openipt.scheduling.models import Appointment
 from openipt.treatment.models import BetweenSessionTask, Course, Goal, Session
 
 if TYPE_CHECKING:
     from openipt.clients.models import Client
-    from openipt.scheduling.models import Appointment
 
 OPEN_ADMINISTRATION = (Administration.Status.ASSIGNED, Administration.Status.DUE)
 VISIBLE_COURSES = (Course.Status.ASSESSMENT, Course.Status.ACTIVE, Course.Status.CONCLUDED)
 
 
-def _uuid(value: object) -> uuid_lib.UUID:
-    try:
-        return uuid_lib.UUID(str(value))
-    except (ValueError, TypeError):
-        raise Http404 from None
-
-
 def upcoming_appointments(client: Client, *, limit: int = 5) -> list[Appointment]:
-    from openipt.scheduling.models import Appointment
-
     return list(
         Appointment.objects.filter(
             client=client, status=Appointment.Status.BOOKED, ends_at__gte=timezone.now()
@@ -55,11 +48,11 @@ def questionnaires_due(client: Client) -> list[Administration]:
     )
 
 
-def own_administration(client: Client, administration_uuid: object) -> Administration:
+def own_administration(client: Client, administration_uuid: str | uuid_lib.UUID) -> Administration:
     found = (
         Administration.objects.filter(
             client=client,
-            uuid=_uuid(administration_uuid),
+            uuid=parse_uuid(administration_uuid),
             mode=Administration.Mode.CLIENT_COMPLETED,
         )
         .select_related("instrument")
@@ -85,10 +78,10 @@ def own_goals(client: Client) -> list[Goal]:
     return list(Goal.objects.filter(course=course).prefetch_related("ratings"))
 
 
-def own_goal(client: Client, goal_uuid: object) -> Goal:
+def own_goal(client: Client, goal_uuid: str | uuid_lib.UUID) -> Goal:
     goal = (
         Goal.objects.filter(
-            uuid=_uuid(goal_uuid), course__client=client, course__status__in=VISIBLE_COURSES
+            uuid=parse_uuid(goal_uuid), course__client=client, course__status__in=VISIBLE_COURSES
         )
         .select_related("course")
         .first()
@@ -119,10 +112,10 @@ def own_tasks(client: Client, *, limit: int = 30) -> list[BetweenSessionTask]:
     )
 
 
-def own_task(client: Client, task_uuid: object) -> BetweenSessionTask:
+def own_task(client: Client, task_uuid: str | uuid_lib.UUID) -> BetweenSessionTask:
     task = (
         BetweenSessionTask.objects.filter(
-            uuid=_uuid(task_uuid), course__client=client, course__status__in=VISIBLE_COURSES
+            uuid=parse_uuid(task_uuid), course__client=client, course__status__in=VISIBLE_COURSES
         )
         .select_related("set_in_session")
         .first()

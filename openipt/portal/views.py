@@ -4,41 +4,49 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any, cast
+from functools import update_wrapper
+from typing import Any, Concatenate, ParamSpec
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from openipt.access.engagement import access_attachment, access_own_client
+from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.models import User
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.audit.services import record_read
-from openipt.clients import accounts, diary, messaging
-from openipt.clients.models import Client, PortalAccess
+from openipt.clients.models import Client
+from openipt.core.http import GET_POST, attempt, download_response
+from openipt.engagement import diary, messaging
+from openipt.engagement.forms import MessageForm
+from openipt.engagement.models import PortalAccess
 from openipt.measures import services as measures
+from openipt.measures.models import Administration
+from openipt.measures.progress import course_progress
 from openipt.measures.selectors import current_safety_plan
 from openipt.portal import selectors
 from openipt.portal.forms import (
     DiaryForm,
     GoalRatingForm,
-    MessageForm,
     TaskUpdateForm,
     question_form,
 )
 from openipt.treatment import services as treatment
 
-GET_POST = require_http_methods(["GET", "POST"])
+P = ParamSpec("P")
 
 
-def _bound(request: HttpRequest) -> Any:
+def _bound(request: HttpRequest) -> QueryDict | None:
     """The posted data on POST (even when empty, so that errors show), else ``None``."""
     return request.POST if request.method == "POST" else None
 
@@ -52,28 +60,31 @@ class Own:
     access: PortalAccess
 
 
-def portal_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+def portal_page(
+    view: Callable[Concatenate[AuthenticatedHttpRequest, Own, P], HttpResponseBase],
+) -> Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponseBase]:
     """Signed-in portal clients only (anyone else: 404); passes their own record."""
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = cast("User", request.user)
-        client, access = accounts.access_own_client(user)
-        request.portal = Own(user, client, access)  # type: ignore[attr-defined]
-        return view(request, request.portal, *args, **kwargs)  # type: ignore[attr-defined]
+    def wrapper(
+        request: AuthenticatedHttpRequest, /, *args: P.args, **kwargs: P.kwargs
+    ) -> HttpResponseBase:
+        client, access = access_own_client(request.user)
+        return view(request, Own(request.user, client, access), *args, **kwargs)
 
-    return wrapper
+    update_wrapper(wrapper, view)
+    return login_required(wrapper)
 
 
-def _render(request: HttpRequest, own: Own, template: str, context: dict[str, Any]) -> HttpResponse:
+def _render(
+    request: AuthenticatedHttpRequest, own: Own, template: str, context: dict[str, Any]
+) -> HttpResponse:
     context |= {"own": own, "practice": own.client.practice}
     return render(request, f"portal/{template}", context)
 
 
 @portal_page
 @require_GET
-def home(request: HttpRequest, own: Own) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     context = {
         "appointments": selectors.upcoming_appointments(own.client),
         "due": selectors.questionnaires_due(own.client),
@@ -85,7 +96,7 @@ def home(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @require_GET
-def questionnaires(request: HttpRequest, own: Own) -> HttpResponse:
+def questionnaires(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     due = selectors.questionnaires_due(own.client)
     record_read(request, own.client, detail="portal questionnaires")
     return _render(request, own, "questionnaires.html", {"due": due})
@@ -93,7 +104,9 @@ def questionnaires(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @GET_POST
-def questionnaire(request: HttpRequest, own: Own, administration_uuid: str) -> HttpResponse:
+def questionnaire(
+    request: AuthenticatedHttpRequest, own: Own, administration_uuid: UUID
+) -> HttpResponse:
     """One question per screen; each answer is saved on the server (on the assignment) as
     soon as it is sent, so it survives signing out or changing device."""
     administration = selectors.own_administration(own.client, administration_uuid)
@@ -135,7 +148,7 @@ def _step(request: HttpRequest, items: Any, draft: dict[str, str]) -> int:
 
 
 def _review(
-    request: HttpRequest, own: Own, administration: Any, draft: dict[str, str]
+    request: AuthenticatedHttpRequest, own: Own, administration: Any, draft: dict[str, str]
 ) -> HttpResponse:
     items = administration.instrument.parsed.items
     if request.method == "POST" and request.POST.get("action") == "submit":
@@ -160,7 +173,7 @@ def _display(item: Any, code: str | None) -> str:
 
 @portal_page
 @require_GET
-def tasks(request: HttpRequest, own: Own) -> HttpResponse:
+def tasks(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     context = {
         "tasks": selectors.own_tasks(own.client),
         "sessions": selectors.tasks_from_sessions(own.client),  # older free-text tasks
@@ -171,21 +184,25 @@ def tasks(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @GET_POST
-def task(request: HttpRequest, own: Own, task_uuid: str) -> HttpResponse:
+def task(request: AuthenticatedHttpRequest, own: Own, task_uuid: UUID) -> HttpResponse:
     """One task on its own screen: say how it went and, if you like, add a note."""
     found = selectors.own_task(own.client, task_uuid)
     initial = {"status": found.status, "note": found.client_note, "version": found.version}
     form = TaskUpdateForm(_bound(request), initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            treatment.task_update_by_client(
-                actor=own.user, client=own.client, task=found, request=request,
-                status=form.cleaned_data["status"], note=form.cleaned_data["note"],
+        saved = attempt(
+            form,
+            lambda: treatment.task_update_by_client(
+                actor=own.user,
+                client=own.client,
+                task=found,
+                request=request,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
                 version=form.cleaned_data["version"],
-            )  # fmt: skip
-        except ValidationError as exc:
-            _apply(form, exc)
-        else:
+            ),
+        )
+        if saved.ok:
             messages.success(request, _("Thank you — saved. Your clinician will see it."))
             return redirect("portal:tasks")
     record_read(request, own.client, found, detail="portal task")
@@ -194,7 +211,7 @@ def task(request: HttpRequest, own: Own, task_uuid: str) -> HttpResponse:
 
 @portal_page
 @require_GET
-def diary_list(request: HttpRequest, own: Own) -> HttpResponse:
+def diary_list(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     entries = diary.diary_entries(own.client)
     record_read(request, own.client, detail="portal diary")
     return _render(request, own, "diary.html", {"entries": entries})
@@ -202,16 +219,16 @@ def diary_list(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @GET_POST
-def diary_new(request: HttpRequest, own: Own) -> HttpResponse:
+def diary_new(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     form = DiaryForm(_bound(request), initial={"entry_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
-        try:
-            diary.diary_entry_create(
-                actor=own.user, client=own.client, data=form.diary_data(), request=request
-            )
-        except ValidationError as exc:
-            _apply(form, exc)
-        else:
+        written = attempt(
+            form,
+            lambda: diary.diary_entry_create(
+                actor=own.user, client=own.client, data=form.to_data(), request=request
+            ),
+        )
+        if written.ok:
             messages.success(request, _("Saved in your diary."))
             return redirect("portal:diary")
     return _render(request, own, "diary_form.html", {"form": form})
@@ -219,7 +236,7 @@ def diary_new(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @require_GET
-def goals(request: HttpRequest, own: Own) -> HttpResponse:
+def goals(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     rows = [
         (goal, GoalRatingForm(prefix=str(goal.uuid))) for goal in selectors.own_goals(own.client)
     ]
@@ -229,7 +246,7 @@ def goals(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @require_POST
-def goal_rate(request: HttpRequest, own: Own, goal_uuid: str) -> HttpResponse:
+def goal_rate(request: AuthenticatedHttpRequest, own: Own, goal_uuid: UUID) -> HttpResponse:
     goal = selectors.own_goal(own.client, goal_uuid)
     form = GoalRatingForm(request.POST, prefix=str(goal.uuid))
     if form.is_valid():
@@ -248,11 +265,9 @@ def goal_rate(request: HttpRequest, own: Own, goal_uuid: str) -> HttpResponse:
 
 @portal_page
 @require_GET
-def progress(request: HttpRequest, own: Own) -> HttpResponse:
+def progress(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     if not own.access.share_progress:
         raise Http404
-    from openipt.measures.progress import course_progress
-
     course = selectors.current_course(own.client)
     result = course_progress(course) if course is not None else None
     record_read(request, own.client, detail="portal progress")
@@ -261,20 +276,20 @@ def progress(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @GET_POST
-def conversation(request: HttpRequest, own: Own) -> HttpResponse:
+def conversation(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     form = MessageForm(_bound(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            messaging.message_send(
+        sent = attempt(
+            form,
+            lambda: messaging.message_send(
                 actor=own.user,
                 client=own.client,
                 body=form.cleaned_data["body"],
                 attachments=request.FILES.getlist("attachments"),
                 request=request,
-            )
-        except ValidationError as exc:
-            _apply(form, exc)
-        else:
+            ),
+        )
+        if sent.ok:
             messages.success(request, _("Your message has been sent."))
             return redirect("portal:messages")
     thread = messaging.conversation(own.client)
@@ -285,28 +300,18 @@ def conversation(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @require_GET
-def attachment(request: HttpRequest, own: Own, attachment_uuid: str) -> HttpResponseBase:
-    found = messaging.access_attachment(own.client, selectors._uuid(attachment_uuid))
-    record_read(request, own.client, found, detail="attachment downloaded")
-    return attachment_response(found)
-
-
-def attachment_response(found: Any) -> FileResponse:
-    """Always a download, never shown inline, with the type we decided on upload."""
-    response = FileResponse(
-        found.file.open("rb"),
-        as_attachment=True,
-        filename=found.original_name,
-        content_type=found.content_type,
+def attachment(
+    request: AuthenticatedHttpRequest, own: Own, attachment_uuid: UUID
+) -> HttpResponseBase:
+    found = access_attachment(
+        own.client, attachment_uuid, audit=request, detail="attachment downloaded"
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(found.file, found.original_name, found.content_type)
 
 
 @portal_page
 @require_GET
-def safety_plan(request: HttpRequest, own: Own) -> HttpResponse:
+def safety_plan(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     plan = current_safety_plan(own.client)
     record_read(request, own.client, plan, detail="portal safety plan")
     return _render(request, own, "safety_plan.html", {"plan": plan})
@@ -314,13 +319,11 @@ def safety_plan(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @require_GET
-def help_now(request: HttpRequest, own: Own) -> HttpResponse:
+def help_now(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     return _render(request, own, "help.html", {})
 
 
 def _record_context(own: Own) -> dict[str, Any]:
-    from openipt.measures.models import Administration
-
     completed = (
         Administration.objects.filter(client=own.client, status=Administration.Status.COMPLETED)
         .select_related("instrument")
@@ -338,7 +341,7 @@ def _record_context(own: Own) -> dict[str, Any]:
 
 @portal_page
 @require_GET
-def my_record(request: HttpRequest, own: Own) -> HttpResponse:
+def my_record(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     """The client's own record as a page, with a PDF download."""
     context = _record_context(own)
     record_read(request, own.client, detail="portal record")
@@ -347,14 +350,20 @@ def my_record(request: HttpRequest, own: Own) -> HttpResponse:
 
 @portal_page
 @require_GET
-def my_record_pdf(request: HttpRequest, own: Own) -> HttpResponse:
+def my_record_pdf(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     """The same record as a PDF (WeasyPrint; nothing is fetched from outside)."""
     from weasyprint import HTML
 
     context = _record_context(own) | {"own": own, "practice": own.client.practice}
     html = render_to_string("portal/record_pdf.html", context, request=request)
-    audit.record(actor=own.user, action="export", obj=own.client, client=own.client,
-                 request=request, detail="portal record PDF")  # fmt: skip
+    audit.record(
+        actor=own.user,
+        action=AuditEvent.Action.EXPORT,
+        obj=own.client,
+        client=own.client,
+        request=request,
+        detail="portal record PDF",
+    )
     pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="my-record.pdf"'
@@ -363,11 +372,3 @@ def my_record_pdf(request: HttpRequest, own: Own) -> HttpResponse:
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
     raise ValueError("external resources are not fetched")
-
-
-def _apply(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)

@@ -31,7 +31,8 @@ def build_calendar(
     for appointment in appointments:
         calendar.add_component(_event(appointment, summary(appointment), stamp))
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    body: bytes = calendar.to_ical()  # icalendar is untyped
+    return body
 
 
 def _event(appointment: Appointment, summary: str, stamp: object) -> Event:

@@ -1,4 +1,4 @@
-"""Appointments, weekly series, reminders and calendar feeds (issue 5, items 5-7).
+"""Appointments, weekly series, reminders and calendar feeds.
 
 Design notes:
 - Times are stored in UTC (``starts_at``/``ends_at``); a series remembers the wall-clock
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from openipt.accounts.models import Membership, Practice
 from openipt.clients.models import Client
 from openipt.core.models import BaseModel
+from openipt.core.versioning import Versioned
 from openipt.treatment.models import ContractVersion, Course, Session
 
 DURATION_VALIDATORS = [MinValueValidator(5), MaxValueValidator(480)]
@@ -65,7 +66,7 @@ class AppointmentSeries(BaseModel):
         ]
 
 
-class Appointment(BaseModel):
+class Appointment(Versioned, BaseModel):
     class Kind(models.TextChoices):
         CONSULTATION = "consultation", _("Consultation")
         SESSION = "session", _("Session")
@@ -116,7 +117,6 @@ class Appointment(BaseModel):
         blank=True,
         help_text=_("Practical arrangements only; never clinical content."),
     )
-    version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -150,6 +150,14 @@ class Appointment(BaseModel):
     @property
     def is_booked(self) -> bool:
         return self.status == self.Status.BOOKED
+
+    @property
+    def is_attended(self) -> bool:
+        return self.status == self.Status.ATTENDED
+
+    @property
+    def is_missed(self) -> bool:
+        return self.status in (self.Status.NO_SHOW, self.Status.LATE_CANCELLATION)
 
 
 class Reminder(BaseModel):

@@ -21,9 +21,9 @@ at-most-once (mark sent before sending), where the same crash loses the reminder
 duplicate reminder is a nuisance; a missed appointment costs the client a session.
 
 Reminders never carry clinical content: practice name, date and time only. Questionnaire
-reminders (planned when a questionnaire is assigned with a due date, cancelled when it is
-completed or expires) say only that a questionnaire is waiting, with the portal link: never
-which questionnaire.
+reminders (``openipt.measures.reminders``: planned when a questionnaire is assigned with a due
+date, cancelled when it is completed or expires) say only that a questionnaire is waiting,
+with the portal link: never which questionnaire.
 """
 
 from __future__ import annotations
@@ -33,23 +33,19 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.scheduling import sms
 from openipt.scheduling.models import Appointment, Reminder
-from openipt.scheduling.times import describe, to_utc, zone_for
-
-if TYPE_CHECKING:
-    from openipt.measures.models import Administration
+from openipt.scheduling.times import describe, zone_for
 
 logger = logging.getLogger("openipt.scheduling.reminders")
 
@@ -77,7 +73,7 @@ def lead_hours() -> list[int]:
     return sorted({int(h) for h in settings.OPENIPT_REMINDER_LEAD_HOURS if int(h) > 0})
 
 
-def _channels(email: str, phone: str) -> list[str]:
+def channels_for(email: str, phone: str) -> list[str]:
     wanted = set(settings.OPENIPT_REMINDER_CHANNELS)
     chosen: list[str] = []
     if Reminder.Channel.EMAIL in wanted and email:
@@ -110,7 +106,7 @@ def plan_for_appointment(appointment: Appointment, *, now: dt.datetime | None = 
             due_at=appointment.starts_at - dt.timedelta(hours=lead),
         )
         for lead in lead_hours()
-        for channel in _channels(client.email, client.phone)
+        for channel in channels_for(client.email, client.phone)
         if appointment.starts_at - dt.timedelta(hours=lead) > now
     ]
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
@@ -173,109 +169,14 @@ def appointment_message(reminder: Reminder, now: dt.datetime) -> Message | None:
     )
 
 
-# Questionnaires ---------------------------------------------------------------------------
-
-QUESTIONNAIRE_HOUR = dt.time(9, 0)  # lead times count back from 09:00 on the due day
-
-
-def questionnaire_lead_hours() -> list[int]:
-    hours = settings.OPENIPT_QUESTIONNAIRE_REMINDER_LEAD_HOURS
-    return sorted({int(h) for h in hours if int(h) > 0})
+# Each kind registers the function that builds its message: appointments here, questionnaires
+# from the measures app (``openipt.measures.reminders``), which sits above this one.
+MessageBuilder = Callable[[Reminder, dt.datetime], Message | None]
+MESSAGE_BUILDERS: dict[str, MessageBuilder] = {Reminder.Kind.APPOINTMENT: appointment_message}
 
 
-def questionnaire_key(administration: Administration, lead: int, channel: str) -> str:
-    due = administration.due_on.isoformat() if administration.due_on else "-"
-    return f"questionnaire:{administration.uuid}:{due}:{lead}h:{channel}"
-
-
-def _questionnaire_open(administration: Administration) -> bool:
-    from openipt.measures.models import Administration
-
-    return (
-        administration.mode == Administration.Mode.CLIENT_COMPLETED
-        and administration.status in (Administration.Status.ASSIGNED, Administration.Status.DUE)
-        and administration.due_on is not None
-    )
-
-
-def plan_for_administration(
-    administration: Administration, *, now: dt.datetime | None = None
-) -> int:
-    """Plan the reminder rows of a questionnaire the client is to complete by its due date
-    (idempotent, like appointments). Reminder times already past are not planned."""
-    if not _questionnaire_open(administration) or administration.due_on is None:
-        return 0
-    now = now or timezone.now()
-    client = administration.client
-    anchor = to_utc(administration.due_on, QUESTIONNAIRE_HOUR, zone_for(client.practice))
-    rows = [
-        Reminder(
-            key=questionnaire_key(administration, lead, channel),
-            kind=Reminder.Kind.QUESTIONNAIRE,
-            target_id=administration.pk,
-            practice_id=client.practice_id,
-            client_id=client.pk,
-            channel=channel,
-            lead_hours=lead,
-            due_at=anchor - dt.timedelta(hours=lead),
-        )
-        for lead in questionnaire_lead_hours()
-        for channel in _channels(client.email, client.phone)
-        if anchor - dt.timedelta(hours=lead) > now
-    ]
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def cancel_for_administration(administration: Administration) -> int:
-    """Unsent reminders of this questionnaire will not go out (completed or expired)."""
-    return Reminder.objects.filter(
-        kind=Reminder.Kind.QUESTIONNAIRE,
-        target_id=administration.pk,
-        sent_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).update(cancelled_at=timezone.now())
-
-
-def questionnaire_message(reminder: Reminder, now: dt.datetime) -> Message | None:
-    """A questionnaire is waiting (no instrument name, no answers); ``None`` when it no
-    longer is (completed, expired, or its due date changed since planning)."""
-    from openipt.measures.models import Administration
-
-    administration = (
-        Administration.objects.select_related("client__practice")
-        .filter(pk=reminder.target_id)
-        .first()
-    )
-    if administration is None or not _questionnaire_open(administration):
-        return None
-    if questionnaire_key(administration, reminder.lead_hours, reminder.channel) != reminder.key:
-        return None
-    practice = administration.client.practice.name
-    link = settings.OPENIPT_BASE_URL.rstrip("/") + reverse("portal:questionnaires")
-    return Message(
-        subject=_("A reminder from %(practice)s") % {"practice": practice},
-        body=_(
-            "Hello,\n\nYou have a questionnaire to fill in before your next appointment. "
-            "You can do it here after signing in:\n\n%(link)s\n\nThis message was sent "
-            "automatically; replies are not read."
-        )
-        % {"link": link},
-        short_text=_(
-            "%(practice)s: you have a questionnaire to fill in before your next appointment: "
-            "%(link)s"
-        )
-        % {"practice": practice, "link": link},
-        email=administration.client.email,
-        phone=administration.client.phone,
-    )
-
-
-# Each kind registers the function that builds its message.
-MESSAGE_BUILDERS: dict[str, Callable[[Reminder, dt.datetime], Message | None]] = {
-    Reminder.Kind.APPOINTMENT: appointment_message,
-    Reminder.Kind.QUESTIONNAIRE: questionnaire_message,
-}
+def register_message_builder(kind: str, builder: MessageBuilder) -> None:
+    MESSAGE_BUILDERS[kind] = builder
 
 
 # Sending --------------------------------------------------------------------------------
@@ -326,7 +227,7 @@ def _mark_sent(reminder: Reminder) -> bool:
     ).update(sent_at=timezone.now())
     if marked:
         audit.record(
-            actor=None, action="export", object_type="scheduling.reminder",
+            actor=None, action=AuditEvent.Action.EXPORT, object_type="scheduling.reminder",
             object_id=str(reminder.uuid), practice_id=reminder.practice_id,
             detail=f"{reminder.kind} reminder sent by {reminder.channel}",
         )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Reads of appointments, always through the policy module. ``access_*`` raise ``Http404``.
+"""Reads of appointments, always through the policy module. The gates (``access_*``, with
+their read audit) are in ``openipt.access.scheduling``.
 
 A clinician's week shows their own appointments with clients they may still reach. A
 supervisor reads a supervisee's client's appointments but never changes them; an
@@ -9,23 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership
-from openipt.audit import services as audit
 from openipt.clients.models import Client
 from openipt.clients.selectors import accessible_clients
 from openipt.scheduling import ics
 from openipt.scheduling.models import Appointment, CalendarFeed
-from openipt.scheduling.services import feed_token_hash
 from openipt.scheduling.times import to_utc, zone_for
 
 if TYPE_CHECKING:
@@ -39,26 +37,6 @@ FEED_AHEAD = dt.timedelta(days=366)
 def appointments_for(user: User, *, write: bool = False) -> QuerySet[Appointment]:
     """Exactly the appointments of clients ``user`` may read (or, with ``write``, change)."""
     return Appointment.objects.filter(client__in=accessible_clients(user, write=write))
-
-
-def access_appointment(
-    user: User, appointment_uuid: uuid_lib.UUID, *, write: bool = False
-) -> Appointment:
-    appointment = (
-        appointments_for(user, write=write)
-        .select_related("client", "practice", "clinician__user", "course", "series")
-        .filter(uuid=appointment_uuid)
-        .first()
-    )
-    if appointment is None:
-        raise Http404
-    return appointment
-
-
-def record_read(
-    user: User, client: Client, obj: object, request: HttpRequest | None, detail: str = ""
-) -> None:
-    audit.record(actor=user, action="read", obj=obj, client=client, request=request, detail=detail)
 
 
 # Week view ------------------------------------------------------------------------------
@@ -137,16 +115,6 @@ def clinician_week(user: User, week: Week) -> list[Day]:
     return [Day(day, items) for day, items in by_day.items()]
 
 
-def week_read_record(user: User, count: int, request: HttpRequest | None) -> None:
-    """One audit event for a week view that showed client names (the names are not logged)."""
-    membership = policy.staff_membership(user)
-    audit.record(
-        actor=user, action="read", object_type="scheduling.week",
-        practice_id=membership.practice_id if membership else None, request=request,
-        detail=f"{count} appointments shown",
-    )  # fmt: skip
-
-
 # Client appointments and .ics -----------------------------------------------------------
 
 
@@ -177,25 +145,6 @@ def client_calendar(client: Client) -> bytes:
 
 def active_feed(membership: Membership) -> CalendarFeed | None:
     return CalendarFeed.objects.filter(membership=membership, revoked_at__isnull=True).first()
-
-
-def feed_by_token(token: str) -> CalendarFeed:
-    """The active feed for this token, of an active staff member; else ``Http404``."""
-    if not token or len(token) > 100:
-        raise Http404
-    feed = (
-        CalendarFeed.objects.select_related("membership__practice", "membership__user")
-        .filter(token_hash=feed_token_hash(token), revoked_at__isnull=True)
-        .first()
-    )
-    if (
-        feed is None
-        or not feed.membership.is_active
-        or not feed.membership.user.is_active
-        or not feed.membership.is_staff_member
-    ):
-        raise Http404
-    return feed
 
 
 def feed_calendar(feed: CalendarFeed) -> tuple[bytes, int]:

@@ -1,7 +1,8 @@
 """Every write to appointments, series and calendar feeds.
 
 Each function is atomic, validates with ``full_clean`` and writes its audit event in the
-same transaction. Callers have already checked access with the ``access_*`` selectors.
+same transaction. Callers have already checked access with the gates of
+``openipt.access.scheduling`` (and ``openipt.access.clients``).
 
 Double bookings: a clinician's new or moved appointment that overlaps one they already
 have (booked or attended) is refused with the clashing time, unless the caller passes
@@ -17,7 +18,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -28,15 +29,16 @@ from django.utils.translation import gettext as _
 from openipt.accounts import policy
 from openipt.accounts.models import Membership, User
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
+from openipt.core.versioning import lock_version, update_versioned
 from openipt.scheduling import reminders
 from openipt.scheduling.models import Appointment, AppointmentSeries, CalendarFeed
 from openipt.scheduling.times import describe_range, to_utc, zone_for
 from openipt.treatment import services as treatment_services
 from openipt.treatment.models import ContractVersion, Course, Frequency, Session
-from openipt.treatment.services import EditConflict
 
-OUTCOMES = {
+OUTCOMES: dict[str, str] = {
     Appointment.Status.CANCELLED: Session.Attendance.CANCELLED,
     Appointment.Status.LATE_CANCELLATION: Session.Attendance.LATE_CANCELLATION,
     Appointment.Status.NO_SHOW: Session.Attendance.NO_SHOW,
@@ -154,21 +156,15 @@ def appointment_book(
     appointment.save()
     detail = "double booking accepted" if found else ""
     audit.record(
-        actor=actor, action="create", obj=appointment, client=client, request=request, detail=detail
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=appointment,
+        client=client,
+        request=request,
+        detail=detail,
     )
     reminders.plan_for_appointment(appointment)
     return appointment
-
-
-def _locked(appointment: Appointment, version: int) -> Appointment:
-    current = (
-        Appointment.objects.select_for_update()
-        .select_related("client", "clinician__user", "practice")
-        .get(pk=appointment.pk)
-    )
-    if current.version != version:
-        raise EditConflict()
-    return current
 
 
 @transaction.atomic
@@ -183,7 +179,7 @@ def appointment_reschedule(
     request: HttpRequest | None = None,
 ) -> Appointment:
     """Move one appointment (of a series or not); its reminders move with it."""
-    current = _locked(appointment, version)
+    current = lock_version(appointment, version)
     if not current.is_booked:
         raise ValidationError(_("Only a booked appointment can be moved."))
     slot = Slot(starts_at, duration_minutes)
@@ -191,16 +187,22 @@ def appointment_reschedule(
     found = clashes(current.clinician, slot, exclude=current)
     if found and not allow_overlap:
         _refuse_clashes(current.clinician, [slot], exclude=current)
-    current.set_times(starts_at, duration_minutes)
-    current.version += 1
-    current.updated_by = actor
-    current.full_clean()
-    current.save()
+    times = {
+        "starts_at": slot.starts_at,
+        "duration_minutes": slot.duration_minutes,
+        "ends_at": slot.ends_at,
+    }
+    # Locked and checked above: the version cannot have moved on since.
+    current = update_versioned(current, version=None, changes=times, updated_by=actor)
     detail = "rescheduled" + ("; double booking accepted" if found else "")
     audit.record(
-        actor=actor, action="update", obj=current, client=current.client, request=request,
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=current,
+        client=current.client,
+        request=request,
         detail=detail,
-    )  # fmt: skip
+    )
     reminders.cancel_for_appointment(current)
     reminders.plan_for_appointment(current)
     return current
@@ -222,20 +224,21 @@ def appointment_set_outcome(
     """
     if status not in OUTCOMES:
         raise ValidationError({"status": _("Choose what happened.")})
-    current = _locked(appointment, version)
+    current = lock_version(appointment, version)
     if current.status == status:
         raise ValidationError({"status": _("The appointment already has this status.")})
     previous = current.status
-    current.status = status
-    current.version += 1
-    current.updated_by = actor
-    current.session = matching_session(current)
-    current.full_clean()
-    current.save()
+    changes = {"status": status, "session": matching_session(current)}
+    # Locked and checked above: the version cannot have moved on since.
+    current = update_versioned(current, version=None, changes=changes, updated_by=actor)
     audit.record(
-        actor=actor, action="update", obj=current, client=current.client, request=request,
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=current,
+        client=current.client,
+        request=request,
         detail=f"status {previous} -> {status}",
-    )  # fmt: skip
+    )
     reminders.cancel_for_appointment(current)
     _flow_into_session(actor, current, request)
     return current
@@ -287,14 +290,14 @@ def matching_session(appointment: Appointment) -> Session | None:
 
 def _flow_into_session(actor: User, appointment: Appointment, request: HttpRequest | None) -> None:
     session = appointment.session
-    attendance = OUTCOMES[appointment.status]  # type: ignore[index]
+    attendance = OUTCOMES[appointment.status]
     if session is None or session.attendance == attendance:
         return
     treatment_services.session_update(
         actor=actor,
         session=session,
         version=session.version,
-        data={"attendance": attendance},
+        data=replace(treatment_services.SessionData.of(session), attendance=attendance),
         request=request,
     )
 
@@ -368,17 +371,29 @@ def series_generate_from_contract(
     if not allow_overlap:
         _refuse_clashes(course.clinician, slots)
     series = AppointmentSeries(
-        practice_id=client.practice_id, course=course, contract=contract, weekday=weekday,
-        local_time=local_time, time_zone=zone.key, first_date=first_date,
-        interval_days=interval, count=count, skip_dates=sorted(d.isoformat() for d in skip),
-        duration_minutes=duration_minutes, created_by=actor,
-    )  # fmt: skip
+        practice_id=client.practice_id,
+        course=course,
+        contract=contract,
+        weekday=weekday,
+        local_time=local_time,
+        time_zone=zone.key,
+        first_date=first_date,
+        interval_days=interval,
+        count=count,
+        skip_dates=sorted(d.isoformat() for d in skip),
+        duration_minutes=duration_minutes,
+        created_by=actor,
+    )
     series.full_clean()
     series.save()
     audit.record(
-        actor=actor, action="create", obj=series, client=client, request=request,
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=series,
+        client=client,
+        request=request,
         detail=f"{count} appointments",
-    )  # fmt: skip
+    )
     for slot in slots:
         _series_appointment(actor, series, slot, request)
     return series
@@ -389,15 +404,24 @@ def _series_appointment(
 ) -> Appointment:
     course = series.course
     appointment = Appointment(
-        practice_id=series.practice_id, client=course.client, clinician=course.clinician,
-        course=course, series=series, kind=Appointment.Kind.SESSION,
-        created_by=actor, updated_by=actor,
-    )  # fmt: skip
+        practice_id=series.practice_id,
+        client=course.client,
+        clinician=course.clinician,
+        course=course,
+        series=series,
+        kind=Appointment.Kind.SESSION,
+        created_by=actor,
+        updated_by=actor,
+    )
     appointment.set_times(slot.starts_at, slot.duration_minutes)
     appointment.full_clean()
     appointment.save()
     audit.record(
-        actor=actor, action="create", obj=appointment, client=course.client, request=request
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=appointment,
+        client=course.client,
+        request=request,
     )
     reminders.plan_for_appointment(appointment)
     return appointment
@@ -429,9 +453,13 @@ def calendar_feed_create(
     feed.full_clean()
     feed.save()
     audit.record(
-        actor=actor, action="create", obj=feed, practice_id=membership.practice_id,
-        request=request, detail="replaced the previous feed" if replaced else "",
-    )  # fmt: skip
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=feed,
+        practice_id=membership.practice_id,
+        request=request,
+        detail="replaced the previous feed" if replaced else "",
+    )
     return feed, token
 
 
@@ -442,9 +470,13 @@ def calendar_feed_revoke(
     revoked = _revoke_active(membership) > 0
     if revoked:
         audit.record(
-            actor=actor, action="update", object_type="scheduling.calendarfeed",
-            practice_id=membership.practice_id, request=request, detail="revoked",
-        )  # fmt: skip
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="scheduling.calendarfeed",
+            practice_id=membership.practice_id,
+            request=request,
+            detail="revoked",
+        )
     return revoked
 
 

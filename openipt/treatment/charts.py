@@ -150,7 +150,7 @@ def timeline_svg(events: Sequence[TimelineEvent], *, title: str, ident: str) -> 
     )
     rated = [e for e in events if e.mood is not None]
     if len(rated) > 1:
-        points = " ".join(f"{x(e.date):.1f},{y(e.mood):.1f}" for e in rated)  # type: ignore[arg-type]
+        points = " ".join(f"{x(e.date):.1f},{y(e.mood or 0):.1f}" for e in rated)
         parts.append(
             format_html(
                 '<polyline points="{}" fill="none" stroke="#1d4f91" stroke-width="2"/>', points

@@ -1,13 +1,15 @@
-"""IPT treatment formats, phases, problem areas and dispute stages as plain data.
+"""IPT treatment formats as plain data: their parameters and how they split into phases.
 
-Pure Python, no Django imports (ARCHITECTURE.md, "Where logic lives"). The numbers come from
-IPT.md §2 (formats), §7 (measurement) and §9 (rules); each format records whether a parameter
+Pure Python, no Django imports (docs/architecture.md, "Where logic lives"). The numbers come from
+docs/ipt.md §2 (formats), §7 (measurement) and §9 (rules); each format records whether a parameter
 is *Firm* (stated in the IPT literature), *Conv.* (usual practice, configurable per course) or
 *Default* (OpenIPT's own choice) in ``Format.basis``.
 
-Labels are our own words. They are plain strings marked with :func:`gettext_noop`, a local
-identity function: Django's ``makemessages`` extracts any call named ``gettext_noop``, and the
-Django layer translates the string at render time with ``gettext(label)``.
+The enumerations (formats, phases, problem areas, dispute stages) and their labels come from
+:mod:`openipt.ipt.vocabulary` and are re-exported here. Labels are our own words. They are
+plain strings marked with :func:`gettext_noop`, a local identity function: Django's
+``makemessages`` extracts any call named ``gettext_noop``, and the Django layer translates the
+string at render time with ``gettext(label)``.
 
 Session numbering used throughout: contracted sessions are numbered 1..N. Number 0 (or any
 number below 1) is a session held before the contract starts: the individual pre-group
@@ -20,39 +22,59 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# The IPT enumerations and their labels live in the vocabulary; they are re-exported here
+# under their usual names (``formats.Phase``, ``formats.PROBLEM_AREA_LABELS``, ...).
+from openipt.ipt.vocabulary import (
+    DISPUTE_STAGE_LABELS,
+    FORMAT_LABELS,
+    PHASE_LABELS,
+    PROBLEM_AREA_LABELS,
+    DisputeStage,
+    FormatCode,
+    Frequency,
+    Label,
+    Phase,
+    ProblemArea,
+    gettext_noop,
+)
+
+__all__ = [
+    "DISPUTE_STAGE_LABELS",
+    "FORMATS",
+    "FORMAT_LABELS",
+    "MONTHLY",
+    "PHASE_LABELS",
+    "PHASE_ORDER",
+    "PROBLEM_AREA_LABELS",
+    "VERSION",
+    "WEEKLY",
+    "Basis",
+    "DisputeStage",
+    "Format",
+    "FormatCode",
+    "Label",
+    "Phase",
+    "ProblemArea",
+    "SplitRule",
+    "get_format",
+    "gettext_noop",
+    "phase_for_session",
+    "phase_split",
+]
+
 VERSION = "1.0"
 
 
-def gettext_noop(message: str) -> str:
-    """Mark ``message`` for translation without translating it (no Django import here)."""
-    return message
-
-
 class Basis(StrEnum):
-    """How well founded a parameter is (IPT.md, introduction)."""
+    """How well founded a parameter is (docs/ipt.md, introduction)."""
 
     FIRM = "firm"
     CONVENTION = "conv"
     DEFAULT = "default"
 
 
-class Phase(StrEnum):
-    INITIAL = "initial"
-    MIDDLE = "middle"
-    TERMINATION = "termination"
-
-
-class FormatCode(StrEnum):
-    IPT = "ipt"
-    IPT_B = "ipt_b"
-    IPT_A = "ipt_a"
-    IPT_G = "ipt_g"
-    IPC = "ipc"
-    IPT_M = "ipt_m"
-
-
 class SplitRule(StrEnum):
-    """How a format divides N sessions into phases (IPT.md §2)."""
+    """How a format divides N sessions into phases (docs/ipt.md §2)."""
 
     #: Fixed initial and termination lengths, shrunk only when N is too small for them.
     FIXED = "fixed"
@@ -62,57 +84,9 @@ class SplitRule(StrEnum):
     ONGOING = "ongoing"
 
 
-class ProblemArea(StrEnum):
-    GRIEF = "grief"
-    ROLE_DISPUTE = "role_dispute"
-    ROLE_TRANSITION = "role_transition"
-    INTERPERSONAL_DEFICITS = "interpersonal_deficits"
-
-
-class DisputeStage(StrEnum):
-    RENEGOTIATION = "renegotiation"
-    IMPASSE = "impasse"
-    DISSOLUTION = "dissolution"
-
-
-@dataclass(frozen=True)
-class Label:
-    """A clinical name and the plain-language label shown to clients (IPT.md §10)."""
-
-    clinical: str
-    lay: str
-
-
-PHASE_LABELS: dict[Phase, Label] = {
-    Phase.INITIAL: Label(gettext_noop("Initial phase"), gettext_noop("Getting started")),
-    Phase.MIDDLE: Label(gettext_noop("Middle phase"), gettext_noop("Working on it")),
-    Phase.TERMINATION: Label(gettext_noop("Termination phase"), gettext_noop("Finishing well")),
-}
-
-PROBLEM_AREA_LABELS: dict[ProblemArea, Label] = {
-    ProblemArea.GRIEF: Label(
-        gettext_noop("Grief (complicated bereavement)"), gettext_noop("Grief")
-    ),
-    ProblemArea.ROLE_DISPUTE: Label(gettext_noop("Role dispute"), gettext_noop("Disagreements")),
-    ProblemArea.ROLE_TRANSITION: Label(
-        gettext_noop("Role transition"), gettext_noop("Life changes")
-    ),
-    ProblemArea.INTERPERSONAL_DEFICITS: Label(
-        gettext_noop("Interpersonal deficits (interpersonal sensitivity)"),
-        gettext_noop("Loneliness and isolation"),
-    ),
-}
-
-DISPUTE_STAGE_LABELS: dict[DisputeStage, Label] = {
-    DisputeStage.RENEGOTIATION: Label(gettext_noop("Renegotiation"), gettext_noop("Still talking")),
-    DisputeStage.IMPASSE: Label(gettext_noop("Impasse"), gettext_noop("Stuck")),
-    DisputeStage.DISSOLUTION: Label(gettext_noop("Dissolution"), gettext_noop("Ending")),
-}
-
-
 @dataclass(frozen=True)
 class Format:
-    """Parameters of one IPT format (IPT.md §2, §7 and §9).
+    """Parameters of one IPT format (docs/ipt.md §2, §7 and §9).
 
     ``initial_max`` is rule 1's limit on contracted sessions in the initial phase.
     ``term_length`` is the usual length of the termination phase. ``term_lead`` is rule 9's
@@ -150,13 +124,13 @@ class Format:
         return self.min_sessions <= planned_sessions <= self.max_sessions
 
 
-WEEKLY = "weekly"
-MONTHLY = "monthly"
+WEEKLY = Frequency.WEEKLY
+MONTHLY = Frequency.MONTHLY
 
 FORMATS: dict[FormatCode, Format] = {
     FormatCode.IPT: Format(
         code=FormatCode.IPT,
-        label=Label(gettext_noop("Individual IPT"), gettext_noop("One-to-one sessions")),
+        label=FORMAT_LABELS[FormatCode.IPT],
         default_sessions=12,
         min_sessions=12,
         max_sessions=16,
@@ -179,7 +153,7 @@ FORMATS: dict[FormatCode, Format] = {
     ),
     FormatCode.IPT_B: Format(
         code=FormatCode.IPT_B,
-        label=Label(gettext_noop("Brief IPT"), gettext_noop("Short course")),
+        label=FORMAT_LABELS[FormatCode.IPT_B],
         default_sessions=8,
         min_sessions=6,
         max_sessions=10,
@@ -199,9 +173,7 @@ FORMATS: dict[FormatCode, Format] = {
     ),
     FormatCode.IPT_A: Format(
         code=FormatCode.IPT_A,
-        label=Label(
-            gettext_noop("Adolescent IPT (IPT-A)"), gettext_noop("Sessions for young people")
-        ),
+        label=FORMAT_LABELS[FormatCode.IPT_A],
         default_sessions=12,
         min_sessions=12,
         max_sessions=16,
@@ -219,7 +191,7 @@ FORMATS: dict[FormatCode, Format] = {
     ),
     FormatCode.IPT_G: Format(
         code=FormatCode.IPT_G,
-        label=Label(gettext_noop("Group IPT"), gettext_noop("Group sessions")),
+        label=FORMAT_LABELS[FormatCode.IPT_G],
         default_sessions=8,
         min_sessions=8,
         max_sessions=8,
@@ -240,9 +212,7 @@ FORMATS: dict[FormatCode, Format] = {
     ),
     FormatCode.IPC: Format(
         code=FormatCode.IPC,
-        label=Label(
-            gettext_noop("Interpersonal Counselling (IPC)"), gettext_noop("Counselling sessions")
-        ),
+        label=FORMAT_LABELS[FormatCode.IPC],
         default_sessions=6,
         min_sessions=3,
         max_sessions=6,
@@ -259,7 +229,7 @@ FORMATS: dict[FormatCode, Format] = {
     ),
     FormatCode.IPT_M: Format(
         code=FormatCode.IPT_M,
-        label=Label(gettext_noop("Maintenance IPT"), gettext_noop("Keeping well sessions")),
+        label=FORMAT_LABELS[FormatCode.IPT_M],
         default_sessions=12,
         min_sessions=1,
         max_sessions=36,
@@ -283,7 +253,7 @@ def get_format(code: str) -> Format:
 
 
 def phase_split(fmt: Format, planned_sessions: int) -> tuple[int, int]:
-    """Lengths of the initial and termination phases for N contracted sessions (IPT.md §2).
+    """Lengths of the initial and termination phases for N contracted sessions (docs/ipt.md §2).
 
     FIXED keeps the documented lengths and, when N is too small for an initial, a middle and
     a termination phase, shortens the longer of the two (termination first on a tie, so the
@@ -309,7 +279,7 @@ def phase_split(fmt: Format, planned_sessions: int) -> tuple[int, int]:
 def phase_for_session(fmt: Format, session_number: int, planned_sessions: int) -> Phase:
     """The protocol phase of session ``session_number`` in a course of N sessions.
 
-    IPT.md §2: ``ipt`` 1-3 / 4..N-3 / last 3; ``ipt_b`` 1-2 / 3..N-2 / last 2; ``ipt_a``
+    docs/ipt.md §2: ``ipt`` 1-3 / 4..N-3 / last 3; ``ipt_b`` 1-2 / 3..N-2 / last 2; ``ipt_a``
     1-4 / 5-8 / 9-12 scaled to N; ``ipt_g`` pre-group (0) and group session 1 / 2..N-1 / N;
     ``ipc`` 1 / 2..N-1 / N; ``ipt_m`` always middle. Sessions beyond N (an overrun that rule 8
     flags) stay in the termination phase. Never exceeds ``initial_max`` (rule 1) and never

@@ -1,13 +1,17 @@
-"""Forms for the IPT course. They parse and validate input only; views pass
-``cleaned_data`` to ``services`` (never ``form.save()``)."""
+"""Forms for the IPT course. They parse and validate input only; ``to_data()`` turns the
+cleaned input into the matching ``services.*Data`` for the view to pass on (never
+``form.save()``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from openipt.core.versioning import Versioned
 from openipt.treatment import services
 from openipt.treatment.models import (
     AREA_FIELDS,
@@ -28,25 +32,122 @@ from openipt.treatment.models import (
     TimelineEvent,
 )
 
+V = TypeVar("V", bound=Versioned)
+D = TypeVar("D", bound=services.RecordData)
+
+if TYPE_CHECKING:
+    from django.forms import ModelForm  # generic in the type stubs: ModelForm[Course]
+else:
+
+    class ModelForm(forms.ModelForm):
+        """Django's ModelForm, which takes the stubs' type argument at run time too."""
+
+        def __class_getitem__(cls, item: object) -> type:
+            return cls
+
+
+def _data(cls: type[D], cleaned: Mapping[str, Any], **extra: Any) -> D:
+    """``cls`` from the cleaned data of the fields it has (lists become tuples)."""
+    names = {f.name for f in fields(cls)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in cleaned.items() if k in names}
+    return cls(**{**values, **extra})
+
+
+# The fields of the course forms, in the order shown.
+COURSE_FIELDS = (
+    "format",
+    "start_date",
+    "frequency",
+    "presenting_concerns",
+    "concerns_other",
+    "medication_status",
+    "prescriber",
+    "participants",
+    "participant_names",
+)
+# The number of sessions is not edited here: it follows the contract.
+COURSE_UPDATE_FIELDS = (*COURSE_FIELDS[1:], "status", "status_reason")
+
+# The fields each form shows, in the order shown; each is a field of the form's ``*Data``.
+SESSION_FIELDS = (
+    "number",
+    "starts_at",
+    "duration_minutes",
+    "attendance",
+    "phase_override",
+    "phase_override_reason",
+    "attendees",
+    "mood",
+    "events_since_last",
+    "mood_event_link",
+    "focus",
+    "problem_area_work",
+    "techniques_used",
+    "tasks_reviewed",
+    "tasks_set",
+    "risk_check",
+    "risk_notes",
+    "progress_note",
+)
+PERSON_FIELDS = (
+    "snapshot",
+    "name",
+    "relationship",
+    "circle",
+    "contact_frequency",
+    "support",
+    "conflicts",
+    "expectations_met",
+    "expectations_unmet",
+    "satisfying",
+    "unsatisfying",
+    "wants_to_change",
+    "knows_about_difficulties",
+)
+TIMELINE_FIELDS = ("date", "kind", "description", "people", "mood", "marks_symptom_onset")
+FORMULATION_FIELDS = ("text", "shared_on", "client_agreement", "amendment_text")
+CONTRACT_FIELDS = (
+    "planned_sessions",
+    "frequency",
+    "focus_areas",
+    "goals_summary",
+    "arrangements",
+    "agreed_on",
+    "client_agreed",
+    "reason",
+)
+GOAL_FIELDS = ("problem_area", "text")
+TERMINATION_FIELDS = (
+    "raised_at_session",
+    "gains",
+    "warning_signs",
+    "relapse_plan",
+    "relapse_contacts",
+    "next_step",
+    "next_step_reason",
+    "conclusion_summary",
+)
+
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 TEXT = forms.Textarea(attrs={"rows": 3})
 
 
-class VersionedForm(forms.ModelForm):
+class VersionedForm(ModelForm[V]):
     """Carries the version the edit started from, so a stale save is refused (R2)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["version"].initial = self.instance.version
-        else:
-            self.fields["version"].initial = 0
+        self.fields["version"].initial = self.instance.version if self.instance.pk else 0
+
+    def edit_version(self) -> int:
+        """The version the edit started from (0: the record did not exist yet)."""
+        return int(self.cleaned_data["version"])
 
 
-class CourseForm(forms.ModelForm):
+class CourseForm(ModelForm[Course]):
     presenting_concerns = forms.MultipleChoiceField(
         label=_("Presenting concerns"),
         choices=Course.Concern.choices,
@@ -74,7 +175,7 @@ class CourseForm(forms.ModelForm):
 
     class Meta:
         model = Course
-        fields = services.COURSE_FIELDS
+        fields = COURSE_FIELDS
         widgets = {"start_date": DATE}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -84,18 +185,24 @@ class CourseForm(forms.ModelForm):
         assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrows the type
         field.choices = [c for c in Format.choices if c[0] != Format.IPT_G]
 
+    def to_data(self) -> services.CourseData:
+        return _data(services.CourseData, self.cleaned_data)
 
-class CourseUpdateForm(VersionedForm):
+
+class CourseUpdateForm(VersionedForm[Course]):
     presenting_concerns = CourseForm.base_fields["presenting_concerns"]
     participants = CourseForm.base_fields["participants"]
 
     class Meta:
         model = Course
-        fields = services.COURSE_UPDATE_FIELDS
+        fields = COURSE_UPDATE_FIELDS
         widgets = {"start_date": DATE}
 
+    def to_data(self) -> services.CourseUpdateData:
+        return _data(services.CourseUpdateData, self.cleaned_data)
 
-class SessionForm(VersionedForm):
+
+class SessionForm(VersionedForm[Session]):
     attendees = forms.MultipleChoiceField(
         label=_("Who attended"),
         choices=Session.Attendee.choices,
@@ -111,7 +218,7 @@ class SessionForm(VersionedForm):
 
     class Meta:
         model = Session
-        fields = services.SESSION_FIELDS
+        fields = SESSION_FIELDS
         widgets = {
             "starts_at": DATETIME,
             "events_since_last": TEXT,
@@ -129,6 +236,9 @@ class SessionForm(VersionedForm):
         assert isinstance(starts_at, forms.DateTimeField)  # noqa: S101 - narrows the type
         starts_at.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
+    def to_data(self) -> services.SessionData:
+        return _data(services.SessionData, self.cleaned_data)
+
 
 class AmendmentForm(forms.Form):
     text = forms.CharField(label=_("Amendment"), widget=forms.Textarea(attrs={"rows": 4}))
@@ -143,11 +253,15 @@ class ProcessNoteForm(forms.Form):
         help_text=_("Only you can ever read this note. It is not part of the clinical record."),
     )
 
+    def edit_version(self) -> int:
+        """The version the edit started from (0: no note yet)."""
+        return int(self.cleaned_data["version"])
 
-class PersonForm(VersionedForm):
+
+class PersonForm(VersionedForm[InventoryPerson]):
     class Meta:
         model = InventoryPerson
-        fields = services.PERSON_FIELDS
+        fields = PERSON_FIELDS
         widgets = dict.fromkeys(
             (
                 "support",
@@ -161,20 +275,32 @@ class PersonForm(VersionedForm):
             TEXT,
         )
 
+    def to_data(self) -> services.PersonData:
+        return _data(services.PersonData, self.cleaned_data)
 
-class TimelineForm(VersionedForm):
+
+class TimelineForm(VersionedForm[TimelineEvent]):
     class Meta:
         model = TimelineEvent
-        fields = services.TIMELINE_FIELDS
+        fields = TIMELINE_FIELDS
         widgets = {"date": DATE}
+
+    def to_data(self) -> services.TimelineEventData:
+        return _data(services.TimelineEventData, self.cleaned_data)
 
 
 class ProblemAreaAddForm(forms.Form):
     area = forms.ChoiceField(label=_("Problem area"), choices=Area.choices)
     evidence = forms.CharField(label=_("Evidence for this area"), widget=TEXT, required=False)
 
+    def area_code(self) -> str:
+        return str(self.cleaned_data["area"])
 
-class ProblemAreaForm(VersionedForm):
+    def to_data(self) -> services.ProblemAreaData:
+        return _data(services.ProblemAreaData, self.cleaned_data)
+
+
+class ProblemAreaForm(VersionedForm[ProblemArea]):
     """The workspace form for one area: focus choice, evidence and the area's own fields."""
 
     class Meta:
@@ -205,7 +331,9 @@ class ProblemAreaForm(VersionedForm):
         if area != Area.ROLE_DISPUTE:
             del self.fields["other_person"], self.fields["dispute_stage"]
         else:
-            self.fields["other_person"].queryset = InventoryPerson.objects.filter(  # type: ignore[attr-defined]
+            person = self.fields["other_person"]
+            assert isinstance(person, forms.ModelChoiceField)  # noqa: S101 - narrows the type
+            person.queryset = InventoryPerson.objects.filter(
                 course_id=self.instance.course_id, snapshot=InventoryPerson.Snapshot.START
             )
         if area != Area.GRIEF:
@@ -213,26 +341,29 @@ class ProblemAreaForm(VersionedForm):
         if area != Area.DEFICITS:
             del self.fields["deficits_rationale"]
 
-    def service_data(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith("d_")}
-        data["details"] = {
-            k[2:]: v for k, v in self.cleaned_data.items() if k.startswith("d_") and v
-        }
-        return data
+    def to_data(self) -> services.ProblemAreaData:
+        """The area as edited; fields this area's form does not show keep their value."""
+        names = {f.name for f in fields(services.ProblemAreaData)}
+        edited = {k: v for k, v in self.cleaned_data.items() if k in names}
+        details = {k[2:]: v for k, v in self.cleaned_data.items() if k.startswith("d_") and v}
+        return replace(services.ProblemAreaData.of(self.instance), **edited, details=details)
 
 
-class FormulationForm(VersionedForm):
+class FormulationForm(VersionedForm[Formulation]):
     class Meta:
         model = Formulation
-        fields = services.FORMULATION_FIELDS
+        fields = FORMULATION_FIELDS
         widgets = {
             "shared_on": DATE,
             "text": forms.Textarea(attrs={"rows": 8}),
             "amendment_text": TEXT,
         }
 
+    def to_data(self) -> services.FormulationData:
+        return _data(services.FormulationData, self.cleaned_data)
 
-class ContractForm(forms.ModelForm):
+
+class ContractForm(ModelForm[ContractVersion]):
     focus_areas = forms.MultipleChoiceField(
         label=_("Focus areas"),
         choices=Area.choices,
@@ -242,18 +373,26 @@ class ContractForm(forms.ModelForm):
 
     class Meta:
         model = ContractVersion
-        fields = services.CONTRACT_FIELDS
+        fields = CONTRACT_FIELDS
         widgets = {"agreed_on": DATE, "goals_summary": TEXT, "arrangements": TEXT, "reason": TEXT}
 
+    def to_data(self) -> services.ContractData:
+        return _data(services.ContractData, self.cleaned_data)
 
-class GoalForm(forms.ModelForm):
+
+class GoalForm(ModelForm[Goal]):
     class Meta:
         model = Goal
-        fields = ("problem_area", "text")
+        fields = GOAL_FIELDS
 
     def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["problem_area"].queryset = ProblemArea.objects.filter(course=course)  # type: ignore[attr-defined]
+        area = self.fields["problem_area"]
+        assert isinstance(area, forms.ModelChoiceField)  # noqa: S101 - narrows the type
+        area.queryset = ProblemArea.objects.filter(course=course)
+
+    def to_data(self) -> services.GoalData:
+        return _data(services.GoalData, self.cleaned_data)
 
 
 class GoalRatingForm(forms.Form):
@@ -262,20 +401,27 @@ class GoalRatingForm(forms.Form):
     )
     rated_on = forms.DateField(label=_("Date"), widget=DATE)
 
+    def to_data(self) -> services.GoalRatingData:
+        return _data(services.GoalRatingData, self.cleaned_data)
+
 
 class TechniqueForm(forms.Form):
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.kind = kind
         for key, label in TECHNIQUE_FIELDS[kind]:
             self.fields[key] = forms.CharField(
                 label=label, widget=TEXT, required=False, max_length=5000
             )
 
+    def to_data(self) -> services.TechniqueData:
+        return services.TechniqueData(kind=self.kind, details=dict(self.cleaned_data))
 
-class TerminationForm(VersionedForm):
+
+class TerminationForm(VersionedForm[TerminationRecord]):
     class Meta:
         model = TerminationRecord
-        fields = services.TERMINATION_FIELDS
+        fields = TERMINATION_FIELDS
         widgets = dict.fromkeys(
             (
                 "gains",
@@ -288,6 +434,9 @@ class TerminationForm(VersionedForm):
             TEXT,
         )
 
+    def to_data(self) -> services.TerminationData:
+        return _data(services.TerminationData, self.cleaned_data)
+
 
 class TaskMarkForm(forms.Form):
     task_code = forms.RegexField(
@@ -295,6 +444,9 @@ class TaskMarkForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Mark as"), choices=PhaseTaskStatus.Status.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+    def to_data(self) -> services.TaskMarkData:
+        return _data(services.TaskMarkData, self.cleaned_data)
 
 
 class TaskForm(forms.Form):

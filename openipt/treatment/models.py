@@ -1,19 +1,20 @@
-"""The IPT course as structured records (IPT.md; issue 3).
+"""The IPT course as structured records (docs/ipt.md).
 
 Design notes:
 - Records are never deleted; a course moves to ``entered_in_error``.
-- Editable records carry ``version`` for optimistic concurrency (QUALITY.md R2); services
+- Editable records carry ``version`` for optimistic concurrency (docs/quality.md R2); services
   refuse a save whose version is stale.
 - Area-specific problem-area fields and technique fields live in a JSON ``details`` column
   validated against a per-kind field list (``AREA_FIELDS`` / ``TECHNIQUE_FIELDS``); the
   fields the protocol checks (dispute partner and stage, mourning progress) are real
   columns so they can be queried and constrained.
-- ``ProcessNote`` is private to its author (QUALITY.md S3): it has no ``__str__`` with
-  content, no admin, and is read only through ``selectors.access_process_note``.
+- ``ProcessNote`` is private to its author (docs/quality.md S3): it has no ``__str__`` with
+  content, no admin, and is read only through ``openipt.access.treatment.access_process_note``.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -21,13 +22,41 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import Membership
 from openipt.clients.models import Client
 from openipt.core.models import BaseModel
+from openipt.core.versioning import Versioned
+from openipt.ipt import vocabulary as v
 
 MOOD_VALIDATORS = [MinValueValidator(0), MaxValueValidator(10)]
+
+
+def _display(member: StrEnum) -> str:
+    """``vocabulary.display(member)``, translated into the active language."""
+    label = v.label_of(member)
+    if not v.shows_lay(member):
+        return gettext(label.clinical)
+    return gettext(v.DISPLAY_PATTERN) % {
+        "clinical": gettext(label.clinical),
+        "lay": gettext(label.lay),
+    }
+
+
+_lazy_display = lazy(_display, str)
+
+
+def _choice(member: StrEnum) -> tuple[str, str]:
+    """A ``TextChoices`` member from the IPT vocabulary: its stored value and its display
+    label, a lazy string translated when shown.
+
+    The IPT choices below are built only from ``openipt.ipt.vocabulary``, so their values and
+    labels cannot drift from the protocol's (openipt/ipt/tests/test_vocabulary.py checks it).
+    """
+    return member.value, _lazy_display(member)
 
 
 class Audited(BaseModel):
@@ -44,54 +73,44 @@ class Audited(BaseModel):
         abstract = True
 
 
-class Versioned(Audited):
-    version = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        abstract = True
-
-
 class Format(models.TextChoices):
-    IPT = "ipt", _("Individual IPT")
-    IPT_B = "ipt_b", _("Brief IPT")
-    IPT_A = "ipt_a", _("Adolescent IPT (IPT-A)")
-    IPT_G = "ipt_g", _("Group IPT")
-    IPC = "ipc", _("Interpersonal counselling (IPC)")
-    IPT_M = "ipt_m", _("Maintenance IPT")
+    IPT = _choice(v.FormatCode.IPT)
+    IPT_B = _choice(v.FormatCode.IPT_B)
+    IPT_A = _choice(v.FormatCode.IPT_A)
+    IPT_G = _choice(v.FormatCode.IPT_G)
+    IPC = _choice(v.FormatCode.IPC)
+    IPT_M = _choice(v.FormatCode.IPT_M)
 
 
 class Frequency(models.TextChoices):
-    WEEKLY = "weekly", _("Weekly")
-    FORTNIGHTLY = "fortnightly", _("Every two weeks")
-    MONTHLY = "monthly", _("Monthly")
-    FLEXIBLE = "flexible", _("Flexible")
+    WEEKLY = _choice(v.Frequency.WEEKLY)
+    FORTNIGHTLY = _choice(v.Frequency.FORTNIGHTLY)
+    MONTHLY = _choice(v.Frequency.MONTHLY)
+    FLEXIBLE = _choice(v.Frequency.FLEXIBLE)
 
 
 class Phase(models.TextChoices):
-    INITIAL = "initial", _("Initial phase (Getting started)")
-    MIDDLE = "middle", _("Middle phase (Working on it)")
-    TERMINATION = "termination", _("Termination phase (Finishing well)")
+    INITIAL = _choice(v.Phase.INITIAL)
+    MIDDLE = _choice(v.Phase.MIDDLE)
+    TERMINATION = _choice(v.Phase.TERMINATION)
 
 
 class Area(models.TextChoices):
-    GRIEF = "grief", _("Grief (Grief)")
-    ROLE_DISPUTE = "role_dispute", _("Role dispute (Disagreements)")
-    ROLE_TRANSITION = "role_transition", _("Role transition (Life changes)")
-    DEFICITS = (
-        "interpersonal_deficits",
-        _("Interpersonal deficits / sensitivity (Loneliness and isolation)"),
-    )
+    GRIEF = _choice(v.ProblemArea.GRIEF)
+    ROLE_DISPUTE = _choice(v.ProblemArea.ROLE_DISPUTE)
+    ROLE_TRANSITION = _choice(v.ProblemArea.ROLE_TRANSITION)
+    DEFICITS = _choice(v.ProblemArea.INTERPERSONAL_DEFICITS)
 
 
-class Course(Versioned):
+class Course(Audited, Versioned):
     """One episode of IPT for one client."""
 
     class Status(models.TextChoices):
-        ASSESSMENT = "assessment", _("Assessment")
-        ACTIVE = "active", _("Active")
-        CONCLUDED = "concluded", _("Concluded")
-        ENDED_EARLY = "ended_early", _("Ended early")
-        ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+        ASSESSMENT = _choice(v.CourseStatus.ASSESSMENT)
+        ACTIVE = _choice(v.CourseStatus.ACTIVE)
+        CONCLUDED = _choice(v.CourseStatus.CONCLUDED)
+        ENDED_EARLY = _choice(v.CourseStatus.ENDED_EARLY)
+        ENTERED_IN_ERROR = _choice(v.CourseStatus.ENTERED_IN_ERROR)
 
     class Concern(models.TextChoices):
         DEPRESSION = "depression", _("Depression")
@@ -165,12 +184,13 @@ def _check_codes(value: Any, choices: type[models.TextChoices], field: str) -> N
         raise ValidationError({field: _("Choose from the listed options.")})
 
 
-class Session(Versioned):
+class Session(Audited, Versioned):
     class Attendance(models.TextChoices):
-        ATTENDED = "attended", _("Attended")
-        CANCELLED = "cancelled", _("Cancelled")
-        LATE_CANCELLATION = "late_cancellation", _("Late cancellation")
-        NO_SHOW = "no_show", _("Did not attend")
+        # Not SCHEDULED: that is the protocol's state for a session not yet held.
+        ATTENDED = _choice(v.Attendance.ATTENDED)
+        CANCELLED = _choice(v.Attendance.CANCELLED)
+        LATE_CANCELLATION = _choice(v.Attendance.LATE_CANCELLATION)
+        NO_SHOW = _choice(v.Attendance.NO_SHOW)
 
     class Attendee(models.TextChoices):
         CLIENT = "client", _("Client")
@@ -274,8 +294,8 @@ class SessionAmendment(BaseModel):
         ordering = ["created_at", "id"]
 
 
-class ProcessNote(Versioned):
-    """A psychotherapy process note: readable by its author only (QUALITY.md S3)."""
+class ProcessNote(Audited, Versioned):
+    """A psychotherapy process note: readable by its author only (docs/quality.md S3)."""
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -292,7 +312,7 @@ class ProcessNote(Versioned):
         return "process note"
 
 
-class InventoryPerson(Versioned):
+class InventoryPerson(Audited, Versioned):
     class Circle(models.IntegerChoices):
         INNER = 1, _("Inner circle (closest)")
         MIDDLE = 2, _("Middle circle")
@@ -352,7 +372,7 @@ class InventoryPerson(Versioned):
             raise ValidationError({"name": _("Enter a name or an alias for this person.")})
 
 
-class TimelineEvent(Versioned):
+class TimelineEvent(Audited, Versioned):
     class Kind(models.TextChoices):
         DEATH = "death", _("Death")
         DISPUTE = "dispute", _("Dispute")
@@ -413,16 +433,16 @@ AREA_FIELDS: dict[str, list[tuple[str, Any]]] = {
 }
 
 
-class ProblemArea(Versioned):
+class ProblemArea(Audited, Versioned):
     class DisputeStage(models.TextChoices):
-        RENEGOTIATION = "renegotiation", _("Renegotiation (Still talking)")
-        IMPASSE = "impasse", _("Impasse (Stuck)")
-        DISSOLUTION = "dissolution", _("Dissolution (Ending)")
+        RENEGOTIATION = _choice(v.DisputeStage.RENEGOTIATION)
+        IMPASSE = _choice(v.DisputeStage.IMPASSE)
+        DISSOLUTION = _choice(v.DisputeStage.DISSOLUTION)
 
     class Mourning(models.TextChoices):
-        AVOIDED = "avoided", _("Avoided")
-        IN_PROGRESS = "in_progress", _("In progress")
-        RESOLVING = "resolving", _("Resolving")
+        AVOIDED = _choice(v.MourningProgress.AVOIDED)
+        IN_PROGRESS = _choice(v.MourningProgress.IN_PROGRESS)
+        RESOLVING = _choice(v.MourningProgress.RESOLVING)
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="problem_areas")
     area = models.CharField(_("problem area"), max_length=30, choices=Area.choices)
@@ -488,7 +508,7 @@ class ProblemArea(Versioned):
         return [(key, label, self.details.get(key, "")) for key, label in AREA_FIELDS[self.area]]
 
 
-class Formulation(Versioned):
+class Formulation(Audited, Versioned):
     class Agreement(models.TextChoices):
         PENDING = "", _("Not yet shared or agreed")
         AGREED = "agreed", _("Agreed by the client")
@@ -559,7 +579,7 @@ class ContractVersion(Audited):
             raise ValidationError({"reason": _("Say why the agreement is changing.")})
 
 
-class Goal(Versioned):
+class Goal(Audited, Versioned):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="goals")
     problem_area = models.ForeignKey(
         ProblemArea,
@@ -606,20 +626,14 @@ class GoalRating(Audited):
         ]
 
 
-class Technique(Versioned):
+class Technique(Audited, Versioned):
     class Kind(models.TextChoices):
-        COMMUNICATION_ANALYSIS = (
-            "communication_analysis",
-            _("Communication analysis (Looking closely at a conversation)"),
-        )
-        DECISION_ANALYSIS = "decision_analysis", _("Decision analysis (Weighing your options)")
-        ROLE_PLAY = "role_play", _("Role play (Practising what to say)")
-        CLARIFICATION = "clarification", _("Clarification")
-        AFFECT = "affect", _("Encouragement of affect")
-        THERAPEUTIC_RELATIONSHIP = (
-            "therapeutic_relationship",
-            _("Use of the therapeutic relationship"),
-        )
+        COMMUNICATION_ANALYSIS = _choice(v.Technique.COMMUNICATION_ANALYSIS)
+        DECISION_ANALYSIS = _choice(v.Technique.DECISION_ANALYSIS)
+        ROLE_PLAY = _choice(v.Technique.ROLE_PLAY)
+        CLARIFICATION = _choice(v.Technique.CLARIFICATION)
+        AFFECT = _choice(v.Technique.AFFECT)
+        THERAPEUTIC_RELATIONSHIP = _choice(v.Technique.THERAPEUTIC_RELATIONSHIP)
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="technique_records")
     kind = models.CharField(_("technique"), max_length=30, choices=Kind.choices)
@@ -685,12 +699,14 @@ TECHNIQUE_FIELDS: dict[str, list[tuple[str, Any]]] = {
 }
 
 
-class TerminationRecord(Versioned):
+class TerminationRecord(Audited, Versioned):
     class NextStep(models.TextChoices):
+        # The blank choice is the form's "not decided"; the protocol reads it as no decision.
+        # FURTHER_TREATMENT is not offered yet: it does not fit ``next_step``'s max_length.
         UNDECIDED = "", _("Not decided yet")
-        NONE = "none", _("No further treatment")
-        MAINTENANCE = "maintenance", _("Maintenance sessions")
-        REFERRAL = "referral", _("Referral")
+        NONE = _choice(v.NextStep.NONE)
+        MAINTENANCE = _choice(v.NextStep.MAINTENANCE)
+        REFERRAL = _choice(v.NextStep.REFERRAL)
 
     course = models.OneToOneField(Course, on_delete=models.PROTECT, related_name="termination")
     raised_at_session = models.PositiveSmallIntegerField(
@@ -715,9 +731,9 @@ class PhaseTaskStatus(Audited):
     """A §3 phase task ticked by the clinician: done, not applicable or deferred."""
 
     class Status(models.TextChoices):
-        DONE = "done", _("Done")
-        NOT_APPLICABLE = "not_applicable", _("Not applicable")
-        DEFERRED = "deferred", _("Deferred")
+        DONE = _choice(v.TaskStatus.DONE)
+        NOT_APPLICABLE = _choice(v.TaskStatus.NOT_APPLICABLE)
+        DEFERRED = _choice(v.TaskStatus.DEFERRED)
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="task_statuses")
     task_code = models.CharField(max_length=40)
@@ -732,7 +748,7 @@ class PhaseTaskStatus(Audited):
         ]
 
 
-class BetweenSessionTask(Versioned):
+class BetweenSessionTask(Audited, Versioned):
     """Something to try before the next session, set in one session and reviewed in a later
     one. The client sees it in the portal and can say how it went (status and a note).
 
@@ -770,3 +786,11 @@ class BetweenSessionTask(Versioned):
 
     def __str__(self) -> str:
         return str(_("Task from session %(n)s") % {"n": self.set_in_session.number})
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def is_not_done(self) -> bool:
+        return self.status == self.Status.NOT_DONE

@@ -1,8 +1,8 @@
-"""IPT protocol guidance: from a course's state, the tasks due and the warnings (IPT.md §3, §9).
+"""IPT protocol guidance: from a course's state, the tasks due and the warnings (docs/ipt.md §3, §9).
 
 Pure Python, no Django imports, versioned (``VERSION``). The caller maps its models to a
 :class:`CourseState` (plain, frozen data) and calls :func:`evaluate`. The result only advises:
-nothing here blocks saving or scheduling (IPT.md §9). Every item carries the §3 task code, the
+nothing here blocks saving or scheduling (docs/ipt.md §9). Every item carries the §3 task code, the
 §9 rule number (``None`` for a plain §3 task), a severity and a reason in plain English.
 
 Conventions:
@@ -27,24 +27,33 @@ from datetime import date
 from enum import StrEnum
 from itertools import pairwise
 
-from openipt.treatment.formats import (
+# The IPT enumerations come from the vocabulary; ``Attendance``, ``CourseStatus``,
+# ``NextStep`` and ``MarkStatus`` (the vocabulary's ``TaskStatus``) are re-exported here
+# under their protocol names.
+from openipt.ipt.vocabulary import (
     PROBLEM_AREA_LABELS,
     DisputeStage,
-    Format,
     FormatCode,
     Phase,
     ProblemArea,
-    get_format,
+    TaskStatus,
     gettext_noop,
-    phase_for_session,
 )
+from openipt.ipt.vocabulary import Attendance as Attendance
+from openipt.ipt.vocabulary import CourseStatus as CourseStatus
+from openipt.ipt.vocabulary import NextStep as NextStep
+from openipt.treatment.formats import Format, get_format, phase_for_session
 
 VERSION = "1.0"
 
-#: Default (IPT.md §9 rule 17): "improvement" means the total fell by at least this fraction.
+#: Default (docs/ipt.md §9 rule 17): "improvement" means the total fell by at least this fraction.
 MIN_IMPROVEMENT_FRACTION = 0.2
 #: Default: a held session left unsigned for more than this many days gets a notice.
 UNSIGNED_NOTICE_DAYS = 7
+
+
+#: A clinician's mark on a task or a warning: the vocabulary's ``TaskStatus``.
+MarkStatus = TaskStatus
 
 
 class Severity(StrEnum):
@@ -52,35 +61,6 @@ class Severity(StrEnum):
     DUE = "due"
     WARNING = "warning"
     NOTICE = "notice"
-
-
-class Attendance(StrEnum):
-    SCHEDULED = "scheduled"
-    ATTENDED = "attended"
-    CANCELLED = "cancelled"
-    LATE_CANCELLATION = "late_cancellation"
-    NO_SHOW = "no_show"
-
-
-class MarkStatus(StrEnum):
-    DONE = "done"
-    NOT_APPLICABLE = "not_applicable"
-    DEFERRED = "deferred"
-
-
-class CourseStatus(StrEnum):
-    ASSESSMENT = "assessment"
-    ACTIVE = "active"
-    CONCLUDED = "concluded"
-    ENDED_EARLY = "ended_early"
-    ENTERED_IN_ERROR = "entered_in_error"
-
-
-class NextStep(StrEnum):
-    MAINTENANCE = "maintenance"
-    FURTHER_TREATMENT = "further_treatment"
-    REFERRAL = "referral"
-    NONE = "none"
 
 
 # --- Input: a course as plain data -----------------------------------------------------------
@@ -710,7 +690,7 @@ def _rule_10_baseline(c: _Course) -> Iterator[GuidanceItem]:
 
 
 def _rule_11_measure_gap(c: _Course) -> Iterator[GuidanceItem]:
-    """Rule 11: depression measures at most ``measure_gap`` sessions apart (IPT.md §7). At the
+    """Rule 11: depression measures at most ``measure_gap`` sessions apart (docs/ipt.md §7). At the
     last contracted session the final measure (rule 13) takes over. Group IPT instead needs a
     PHQ-9 around its midpoint (a session within one of N/2)."""
     sessions = [number for number, _ in c.measures()]

@@ -1,5 +1,6 @@
-"""Issue 3 end to end in Chromium: Alice walks Dana through a whole 12-session individual IPT
-course, and at every step the guidance panel shows exactly what the protocol says is due.
+"""A whole IPT course end to end in Chromium: Alice walks Dana through a 12-session individual
+IPT course, and at every step the guidance panel shows exactly what the protocol says is
+due.
 
 intake -> baseline PHQ-9 -> inventory of five -> timeline with onset -> role dispute
 (renegotiation) -> formulation agreed -> contract -> middle sessions with a communication
@@ -82,7 +83,7 @@ def checked(page, path_pattern: str):  # type: ignore[no-untyped-def]
 
 def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
     """The real sign-in: password, then the authenticator code (personas share one secret)."""
-    from openipt.core.testing import PASSWORD, TOTP_SECRET
+    from openipt.testing.personas import PASSWORD, TOTP_SECRET
 
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
@@ -230,8 +231,8 @@ def save_termination(page) -> None:  # type: ignore[no-untyped-def]
 def test_a_whole_individual_ipt_course_follows_the_guidance(
     new_page, live_server, transactional_db
 ):
-    from openipt.core.testing import make_personas
-    from openipt.treatment import guidance as guidance_lib
+    from openipt.care import guidance as guidance_lib
+    from openipt.testing.personas import make_personas
     from openipt.treatment import protocol, services
     from openipt.treatment.models import Course, Session
 
@@ -249,17 +250,17 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
         session = services.session_create(
             actor=alice_user,
             course=course,
-            data={
-                "number": number,
-                "starts_at": when(number),
-                "attendance": Session.Attendance.ATTENDED,
-                "attendees": ["client"],
-                "mood": 4 + number // 3,
-                "events_since_last": f"Week {number}: talked things over with Sam.",
-                "focus": "The disagreement with Sam about household roles.",
-                "tasks_set": "Keep trying calm conversations.",
-                "risk_check": Session.Risk.NO_CONCERNS,
-            },
+            data=services.SessionData(
+                number=number,
+                starts_at=when(number),
+                attendance=Session.Attendance.ATTENDED,
+                attendees=["client"],
+                mood=4 + number // 3,
+                events_since_last=f"Week {number}: talked things over with Sam.",
+                focus="The disagreement with Sam about household roles.",
+                tasks_set="Keep trying calm conversations.",
+                risk_check=Session.Risk.NO_CONCERNS,
+            ),
         )
         services.session_sign(actor=alice_user, session=session, version=session.version)
         assert guidance_lib.session_phase(course, session) == phase

@@ -1,4 +1,4 @@
-"""Issue 2 end to end: from an empty database to a clinician's first client, in Chromium."""
+"""First run end to end: from an empty database to a clinician's first client, in Chromium."""
 
 from __future__ import annotations
 

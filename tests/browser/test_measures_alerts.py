@@ -1,4 +1,4 @@
-"""Issue 4 end to end in Chromium: Alice types a PHQ-9 with item 9 = 1 in session, sees the
+"""Risk alerts end to end in Chromium: Alice types a PHQ-9 with item 9 = 1 in session, sees the
 risk alert at once and acknowledges it; a second alert left open reaches her supervisor
 Bob only after the configured delay (the clock is moved with time-machine, never waited)."""
 
@@ -36,7 +36,7 @@ def checked(page, path_pattern: str):  # type: ignore[no-untyped-def]
 
 def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
     """The real sign-in: password, then the authenticator code (personas share one secret)."""
-    from openipt.core.testing import PASSWORD, TOTP_SECRET
+    from openipt.testing.personas import PASSWORD, TOTP_SECRET
 
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
@@ -78,9 +78,9 @@ def take_screenshots(page) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size(DESKTOP_VIEWPORT)
 
 
-def run_periodic() -> str:
+def run_periodic_tasks() -> str:
     out = io.StringIO()
-    call_command("run_periodic", stdout=out)
+    call_command("periodic", "--now", stdout=out)
     return out.getvalue()
 
 
@@ -88,8 +88,8 @@ def test_risk_alert_is_shown_acknowledged_and_escalated_after_the_delay(
     new_page, live_server, transactional_db, settings
 ):
     from openipt.audit.models import AuditEvent
-    from openipt.core.testing import make_personas
     from openipt.measures.models import RiskAlert
+    from openipt.testing.personas import make_personas
     from openipt.treatment.tests import factories
 
     settings.OPENIPT_ALERT_ESCALATION_MINUTES = ESCALATION_MINUTES
@@ -154,15 +154,15 @@ def test_risk_alert_is_shown_acknowledged_and_escalated_after_the_delay(
     assert bob.goto(f"/alerts/{second.uuid}/").status == 404  # type: ignore[union-attr]
     mail.outbox.clear()
     with time_machine.travel(second.raised_at + dt.timedelta(minutes=ESCALATION_MINUTES - 1)):
-        assert "escalate_overdue_alerts: 0" in run_periodic()
+        assert "escalate_overdue_alerts: 0" in run_periodic_tasks()
     bob.goto("/alerts/")
     assert bob.get_by_text("No alerts.").is_visible()
     assert mail.outbox == []
 
     # Past the delay the background task escalates it (only the open one) to Bob.
     with time_machine.travel(second.raised_at + dt.timedelta(minutes=ESCALATION_MINUTES + 1)):
-        assert "escalate_overdue_alerts: 1" in run_periodic()
-        assert "escalate_overdue_alerts: 0" in run_periodic()  # once only
+        assert "escalate_overdue_alerts: 1" in run_periodic_tasks()
+        assert "escalate_overdue_alerts: 0" in run_periodic_tasks()  # once only
     assert [m.to for m in mail.outbox] == [[personas.bob.email]]
     assert "Dana" not in mail.outbox[0].subject + mail.outbox[0].body
     bob.goto("/alerts/")

@@ -1,4 +1,4 @@
-"""Issue 5, the client's side in Chromium on a 375 px phone: the consultation form, then
+"""The client's side in Chromium on a 375 px phone: the consultation form, then
 Dana's portal pages (questionnaire, diary, goals, messages, safety plan), each checked
 with axe-core and for sideways scrolling."""
 
@@ -27,23 +27,27 @@ def checked(page, path_pattern: str):  # type: ignore[no-untyped-def]
 
 
 def setup_dana(transactional_db):  # type: ignore[no-untyped-def]
-    from openipt.core.testing import PASSWORD, make_personas
     from openipt.measures import services as measures
     from openipt.measures.models import Instrument
     from openipt.portal.tests.matrix import dana_user
+    from openipt.testing.personas import PASSWORD, make_personas
     from openipt.treatment import services as treatment
     from openipt.treatment.tests import factories
 
     personas = make_personas()
     dana_user(personas)
     course = factories.make_course(personas.alice, personas.dana)
-    treatment.goal_create(actor=personas.alice, course=course, data={"text": "Call my sister"})
+    treatment.goal_create(
+        actor=personas.alice, course=course, data=treatment.GoalData(text="Call my sister")
+    )
     measures.administration_assign(
         actor=personas.alice, client=personas.dana, due_on=timezone.localdate(), course=course,
         instrument=Instrument.objects.get(code="PHQ-9", practice__isnull=True),
     )  # fmt: skip
     measures.safety_plan_save(
-        actor=personas.alice, client=personas.dana, data={"warning_signs": "Not sleeping"}
+        actor=personas.alice,
+        client=personas.dana,
+        data=measures.SafetyPlanData(warning_signs="Not sleeping"),
     )
     return personas, PASSWORD
 

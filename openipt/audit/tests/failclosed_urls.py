@@ -28,4 +28,4 @@ urlpatterns = [
     path("test-only/<uuid:client_uuid>/phone/", change_phone, name="test-change-phone"),
 ]
 
-handler500 = "openipt.core.views.server_error"
+handler500 = "openipt.workspace.views.core.server_error"

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
+from openipt.accounts.models import User
 from openipt.audit import services, triggers
 from openipt.audit.models import AuditEvent
 
@@ -62,11 +63,49 @@ def test_triggers_can_be_put_back_after_being_dropped(no_triggers, event):
         _raw("DELETE FROM audit_auditevent WHERE id = %s", [event.id])
 
 
-@override_settings(TESTING=False)
-def test_flush_outside_tests_refuses_to_wipe_the_audit_log(event):
+def test_production_settings_do_not_allow_the_trigger_bypass():
+    import config.settings as production
+    import config.test_settings as test_settings
+
+    assert production.OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS is False
+    assert test_settings.OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS is True
+
+
+@override_settings(OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS=False)
+def test_flush_without_the_bypass_refuses_and_drops_nothing(event, personas):
+    with pytest.raises(CommandError, match="append-only") as refused:
+        call_command("flush", interactive=False, verbosity=0)
+    assert "OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS" in str(refused.value)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+    assert User.objects.filter(pk=personas.alice.pk).exists()  # nothing else flushed either
+    assert triggers.complete(connection)  # and the triggers were never lifted
+    with pytest.raises(IntegrityError):
+        _raw("DELETE FROM audit_auditevent WHERE id = %s", [event.id])
+
+
+@pytest.mark.parametrize("value", ["True", 1, "yes"])
+def test_only_a_literal_true_allows_the_bypass(event, value):
+    with (
+        override_settings(OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS=value),
+        pytest.raises(CommandError, match="append-only"),
+    ):
+        call_command("flush", interactive=False, verbosity=0)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_flush_without_the_setting_at_all_refuses(event, settings):
+    del settings.OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS
     with pytest.raises(CommandError, match="append-only"):
         call_command("flush", interactive=False, verbosity=0)
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@override_settings(OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS=False)
+def test_flush_of_a_database_without_audit_triggers_needs_no_bypass(no_triggers, personas):
+    """Without the triggers there is nothing to lift: Django's own flush runs as usual."""
+    call_command("flush", interactive=False, verbosity=0)  # rolled back with the test
+    assert not User.objects.exists()
+    assert triggers.complete(connection)  # flush's post_migrate signal installs them
 
 
 def test_a_second_event_cannot_claim_the_same_predecessor(event):
@@ -89,7 +128,8 @@ def test_transactional_tests_can_still_be_flushed():
     assert triggers.complete(connection)
 
 
-def test_test_flush_empties_the_log_and_puts_the_triggers_back(event):
+@override_settings(OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS=True)
+def test_flush_with_the_bypass_empties_the_log_and_puts_the_triggers_back(event):
     call_command("flush", interactive=False, verbosity=0)  # rolled back with the test
     assert not AuditEvent.objects.exists()
     assert triggers.complete(connection)

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from openipt.audit import services
 from openipt.audit.models import AuditEvent
-from openipt.core.testing import count_queries, make_client, make_staff
+from openipt.testing.personas import count_queries, make_client, make_staff
 
 REPORT = reverse("audit:report")
 EXPORT = reverse("audit:export")
@@ -138,7 +138,7 @@ def test_malformed_date_is_explained_and_nothing_is_exported(adam_client, person
 
 
 def test_report_is_paginated_newest_first_with_constant_queries(adam_client, personas, monkeypatch):
-    monkeypatch.setattr("openipt.audit.views.PER_PAGE", 10)
+    monkeypatch.setattr("openipt.workspace.views.audit.PER_PAGE", 10)
     _read(personas.alice, personas.dana)
     with count_queries() as one:
         adam_client.get(REPORT)

@@ -6,12 +6,13 @@ import pytest
 from django.http import Http404
 from django.test import override_settings
 
+from openipt.access.clients import access_client
 from openipt.accounts.models import Membership
 from openipt.audit.models import AuditEvent
 from openipt.clients import selectors, services
 from openipt.clients.services import IdentifierData
 from openipt.clients.tests.helpers import bulk_clients
-from openipt.core.testing import make_client, query_count
+from openipt.testing.personas import make_client, query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +23,12 @@ def names(page):
 
 def test_access_client_follows_the_care_team(personas):
     dana = personas.dana
-    assert selectors.access_client(personas.alice, dana.uuid) == dana
-    assert selectors.access_client(personas.alice, str(dana.uuid), write=True) == dana
-    assert selectors.access_client(personas.bob, dana.uuid) == dana  # supervises Alice
+    assert access_client(personas.alice, dana.uuid) == dana
+    assert access_client(personas.alice, str(dana.uuid), write=True) == dana
+    assert access_client(personas.bob, dana.uuid) == dana  # supervises Alice
     for user, write in [(personas.bob, True), (personas.adam, False), (personas.charlie, False)]:
         with pytest.raises(Http404):
-            selectors.access_client(user, dana.uuid, write=write)
+            access_client(user, dana.uuid, write=write)
 
 
 @pytest.mark.parametrize(
@@ -35,20 +36,20 @@ def test_access_client_follows_the_care_team(personas):
 )
 def test_access_client_raises_404_for_malformed_or_unknown_uuid(personas, bad):
     with pytest.raises(Http404):
-        selectors.access_client(personas.alice, bad)
+        access_client(personas.alice, bad)
 
 
 def test_admin_on_the_care_team_sees_the_client(personas):
     services.care_team_add(
         actor=personas.alice, client=personas.dana, member=personas.membership(personas.adam)
     )
-    assert selectors.access_client(personas.adam, personas.dana.uuid, write=True)
+    assert access_client(personas.adam, personas.dana.uuid, write=True)
 
 
 def test_supervisor_loses_access_when_supervision_ends(personas):
     Membership.objects.get(user=personas.bob).supervisions_given.update(is_active=False)
     with pytest.raises(Http404):
-        selectors.access_client(personas.bob, personas.dana.uuid)
+        access_client(personas.bob, personas.dana.uuid)
 
 
 def test_search_by_any_part_of_the_name_ignoring_case(personas):
@@ -124,9 +125,10 @@ def test_search_query_count_does_not_grow_with_page_size(personas):
     assert query_count(run) == one
 
 
-def test_overview_records_exactly_one_read(personas):
+def test_overview_records_exactly_one_read(personas, rf):
     before = AuditEvent.objects.count()
-    overview = selectors.client_overview(personas.bob, personas.dana.uuid)
+    client = access_client(personas.bob, personas.dana.uuid, audit=rf.get("/"))
+    overview = selectors.client_overview(personas.bob, client)
     assert overview.can_write is False
     assert [e.member.user for e in overview.care_team] == [personas.alice]
     assert AuditEvent.objects.count() == before + 1

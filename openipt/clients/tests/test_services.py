@@ -9,8 +9,9 @@ from openipt.accounts.models import Membership
 from openipt.audit.models import AuditEvent
 from openipt.clients import services
 from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
-from openipt.clients.services import ClientData, IdentifierData, StaleVersionError
-from openipt.core.testing import make_staff
+from openipt.clients.services import ClientData, IdentifierData
+from openipt.core.versioning import EditConflict
+from openipt.testing.personas import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +146,7 @@ def test_stale_version_is_refused_and_nothing_is_overwritten(personas):
         data=data(legal_given_name="Dana", legal_family_name="First"),
     )
     events = AuditEvent.objects.count()
-    with pytest.raises(StaleVersionError):
+    with pytest.raises(EditConflict):
         services.client_update(
             actor=personas.alice,
             client=dana,

@@ -9,7 +9,7 @@ from openipt.audit.models import AuditEvent
 from openipt.clients import services
 from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
 from openipt.clients.tests.helpers import bulk_clients
-from openipt.core.testing import count_queries, make_client, make_staff
+from openipt.testing.personas import count_queries, make_client, make_staff
 
 pytestmark = pytest.mark.django_db
 

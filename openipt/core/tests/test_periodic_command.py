@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from openipt.core.testing import make_personas
 from openipt.measures.models import RiskAlert
+from openipt.testing.personas import make_personas
 
 
 @pytest.mark.django_db

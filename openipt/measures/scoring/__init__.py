@@ -1,4 +1,4 @@
-"""Pure, versioned scoring of questionnaires (no Django imports; see MEASURES.md §2)."""
+"""Pure, versioned scoring of questionnaires (no Django imports; see docs/measures.md §2)."""
 
 from openipt.measures.scoring.definition import (
     AnswerOption,

@@ -1,4 +1,4 @@
-"""Change statistics over a course: pure functions, no Django (MEASURES.md §5 and §6).
+"""Change statistics over a course: pure functions, no Django (docs/measures.md §5 and §6).
 
 Rules follow the instrument's direction: for WHO-5 improvement means a rise. "First" is the
 first valid total of the course and "latest" the most recent; prorated totals are valid.
@@ -205,7 +205,7 @@ def summarise(
 
 @dataclass(frozen=True)
 class TalkingTherapiesOutcome:
-    """NHS Talking Therapies paired outcome over PHQ-9 and GAD-7 (MEASURES.md §5)."""
+    """NHS Talking Therapies paired outcome over PHQ-9 and GAD-7 (docs/measures.md §5)."""
 
     eligible: bool
     case: bool = False
@@ -217,7 +217,7 @@ class TalkingTherapiesOutcome:
 
 def talking_therapies(phq9: ChangeSummary, gad7: ChangeSummary) -> TalkingTherapiesOutcome:
     """Needs paired first and last scores on both; the "no reliable deterioration on the
-    other measure" clauses follow MEASURES.md (marked there as still to verify)."""
+    other measure" clauses follow docs/measures.md (marked there as still to verify)."""
     if phq9.count < 2 or gad7.count < 2:
         return TalkingTherapiesOutcome(eligible=False)
     improved = (phq9.reliable_improvement or gad7.reliable_improvement) and not (
@@ -243,7 +243,7 @@ def talking_therapies(phq9: ChangeSummary, gad7: ChangeSummary) -> TalkingTherap
 
 @dataclass(frozen=True)
 class OffTrackParams:
-    """MEASURES.md §6, configurable per practice. ``min_improvement`` None means the
+    """docs/measures.md §6, configurable per practice. ``min_improvement`` None means the
     instrument's reliable-change threshold."""
 
     review_session: int = 6

@@ -1,6 +1,6 @@
 """The generic scoring engine: one function from a definition and answers to a result.
 
-Rules (MEASURES.md §2):
+Rules (docs/measures.md §2):
 - Only the server's definition gives weights; an answer is an option code.
 - Critical items and notices are checked on every answered item, even when no total is valid.
 - Missing items: ``none`` means any missing scored item gives no total; ``prorate`` allows up

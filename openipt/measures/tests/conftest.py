@@ -7,7 +7,7 @@ from openipt.treatment.tests.factories import make_course, make_session
 
 
 @pytest.fixture
-def course(personas):  # type: ignore[no-untyped-def]
+def course(personas):
     """Alice's IPT course with Dana (12 sessions planned), session 1 held."""
     course = make_course(personas.alice, personas.dana, planned_sessions=12)
     make_session(personas.alice, course, 1)
@@ -15,7 +15,7 @@ def course(personas):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def phq9(db):  # type: ignore[no-untyped-def]
+def phq9(db):
     return Instrument.objects.get(code="PHQ-9", practice__isnull=True)
 
 

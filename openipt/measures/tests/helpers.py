@@ -26,7 +26,8 @@ def _resource_text(path: Path) -> str:
 
 
 def builtin_resource(code: str) -> dict[str, Any]:
-    return json.loads(_resource_text(INSTRUMENTS_DIR / f"{FILES[code]}.json"))
+    resource: dict[str, Any] = json.loads(_resource_text(INSTRUMENTS_DIR / f"{FILES[code]}.json"))
+    return resource
 
 
 def epds_text() -> str:

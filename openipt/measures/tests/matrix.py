@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openipt.core.testing import Personas
+from openipt.testing.personas import Personas
 
 
 def dana_alert(p: Personas) -> dict[str, Any]:

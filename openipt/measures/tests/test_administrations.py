@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 
@@ -14,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openipt.audit.models import AuditEvent
+from openipt.care.guidance import guidance_for
 from openipt.measures import services, tasks
 from openipt.measures.models import Administration, Instrument
 from openipt.measures.tests.conftest import phq9_answers
-from openipt.treatment.guidance import guidance_for
 from openipt.treatment.models import Session
 from openipt.treatment.tests.factories import make_session
 
@@ -108,7 +109,7 @@ def test_the_assignments_task_runs_through_the_tasks_backend(personas, course, p
     )  # fmt: skip
     backend = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with override_settings(TASKS=backend):
-        call_command("run_periodic", "--enqueue", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("periodic", stdout=io.StringIO())
     assert Administration.objects.get().status == "expired"
 
 

@@ -184,12 +184,12 @@ def test_without_an_active_supervisor_the_escalation_is_recorded_once(personas, 
     assert not alert.escalated_to.exists()
 
 
-def test_run_periodic_escalates(personas, course):
+def test_the_periodic_command_escalates(personas, course):
     with time_machine.travel(T0, tick=False):
         _enter(personas, course)
     out = io.StringIO()
     with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
-        call_command("run_periodic", stdout=out)
+        call_command("periodic", "--now", stdout=out)
     assert "escalate_overdue_alerts: 1" in out.getvalue()
     assert RiskAlert.objects.get().escalated_at is not None
 

@@ -1,4 +1,4 @@
-"""Slice 4: change statistics and the off-track heuristic (pure; MEASURES.md §5, §6)."""
+"""Slice 4: change statistics and the off-track heuristic (pure; docs/measures.md §5, §6)."""
 
 from __future__ import annotations
 

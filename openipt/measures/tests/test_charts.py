@@ -9,12 +9,12 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
-from openipt.core.testing import count_queries
 from openipt.measures import services
 from openipt.measures.charts import ChartPoint, PhaseMark, course_chart_svg
 from openipt.measures.models import Instrument
 from openipt.measures.progress import course_progress
 from openipt.measures.tests.conftest import phq9_answers
+from openipt.testing.personas import count_queries
 from openipt.treatment.models import Session
 from openipt.treatment.tests.factories import make_course, make_session
 
@@ -108,8 +108,8 @@ def test_the_course_overview_can_include_the_chart_with_one_tag(personas, course
 
 
 def test_the_off_track_badge_costs_no_query_on_a_prefetched_course(personas, course):
+    from openipt.care.selectors import COURSE_PREFETCH
     from openipt.treatment.models import Course
-    from openipt.treatment.selectors import COURSE_PREFETCH
 
     phq9 = Instrument.objects.get(code="PHQ-9", practice__isnull=True)
     for number, digits in ((1, "222222110"), (2, "333333110")):  # 16, then 22: worse by 6

@@ -49,7 +49,7 @@ def test_imports_stay_within_their_practice(client, personas):
     client.force_login(personas.adam)
     client.post(URL, {"file": _upload(epds_text()), "licence_confirmed": "on"})
     code = Instrument.objects.get(practice=personas.practice).code
-    from openipt.core.testing import make_staff
+    from openipt.testing.personas import make_staff
 
     other_admin = make_staff(personas.other_practice, "ops@hilltop.test", "Hill Admin", admin=True)
     other = Client()

@@ -44,7 +44,9 @@ def test_an_empty_plan_is_refused_and_nothing_is_saved(alice_client, personas):
 
 def test_supervisor_reads_but_cannot_edit(client, personas):
     services.safety_plan_save(
-        actor=personas.alice, client=personas.dana, data={"professionals": "GP: 01234"}
+        actor=personas.alice,
+        client=personas.dana,
+        data=services.SafetyPlanData(professionals="GP: 01234"),
     )
     client.force_login(personas.bob)
     page = client.get(_url(personas)).content.decode()
@@ -52,7 +54,11 @@ def test_supervisor_reads_but_cannot_edit(client, personas):
     assert "<textarea" not in page
     assert client.post(_url(personas), {"warning_signs": "x"}).status_code == 404
     with pytest.raises(PermissionDenied):
-        services.safety_plan_save(actor=personas.bob, client=personas.dana, data={"note": "x"})
+        services.safety_plan_save(
+            actor=personas.bob,
+            client=personas.dana,
+            data=services.SafetyPlanData(warning_signs="x"),
+        )
     assert SafetyPlan.objects.count() == 1
 
 
@@ -71,4 +77,6 @@ def test_reading_the_plan_is_audited(alice_client, personas):
 
 def test_service_refuses_an_empty_plan(personas):
     with pytest.raises(ValidationError):
-        services.safety_plan_save(actor=personas.alice, client=personas.dana, data={})
+        services.safety_plan_save(
+            actor=personas.alice, client=personas.dana, data=services.SafetyPlanData()
+        )

@@ -1,4 +1,4 @@
-"""``manage.py score`` exactly as issue 4 item 3 describes it."""
+"""``manage.py score``: scores a FHIR QuestionnaireResponse file from the command line."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def test_bad_input_is_a_clear_error_with_status_2(args, message):
 
 
 def test_a_code_imported_by_two_practices_needs_the_practice(personas):
-    from openipt.core.testing import make_staff
+    from openipt.testing.personas import make_staff
 
     other_admin = make_staff(personas.other_practice, "ola@hilltop.test", "Ola Admin", admin=True)
     for actor, practice in (

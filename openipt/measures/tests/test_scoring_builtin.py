@@ -1,4 +1,4 @@
-"""Scoring of every built-in instrument, derived from the published rules (MEASURES.md §2)."""
+"""Scoring of every built-in instrument, derived from the published rules (docs/measures.md §2)."""
 
 from __future__ import annotations
 

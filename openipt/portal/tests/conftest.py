@@ -7,11 +7,11 @@ from django.core.cache import cache
 from django.test import Client as HttpClient
 
 from openipt.accounts.models import User
-from openipt.clients import accounts
-from openipt.core.testing import PASSWORD, Personas
+from openipt.engagement import accounts
+from openipt.testing.personas import PASSWORD, Personas
 
 
-def portal_user_for(actor: User, client, email: str) -> User:  # type: ignore[no-untyped-def]
+def portal_user_for(actor: User, client, email: str) -> User:
     """A client's portal account, made through the real invitation flow."""
     _invitation, token = accounts.portal_invite(actor=actor, client=client, email=email)
     return accounts.portal_invitation_accept(token=token, password=PASSWORD)

@@ -8,9 +8,9 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from openipt.accounts.models import Membership, User
-from openipt.clients import accounts, consultation, messaging
-from openipt.clients.models import PortalAccess
-from openipt.core.testing import PASSWORD, Personas
+from openipt.engagement import accounts, consultation, messaging
+from openipt.engagement.models import PortalAccess
+from openipt.testing.personas import PASSWORD, Personas
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -76,7 +76,9 @@ def dana_goal(p: Personas) -> dict[str, Any]:
     from openipt.treatment.tests import factories
 
     course = factories.make_course(p.alice, p.dana)
-    goal = services.goal_create(actor=p.alice, course=course, data={"text": "Call my sister"})
+    goal = services.goal_create(
+        actor=p.alice, course=course, data=services.GoalData(text="Call my sister")
+    )
     return {"goal_uuid": goal.uuid}
 
 

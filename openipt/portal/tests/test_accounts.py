@@ -11,22 +11,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openipt.accounts.models import Membership, User
-from openipt.clients.models import PortalInvitation
-from openipt.core.testing import PASSWORD
+from openipt.engagement.models import PortalInvitation
+from openipt.testing.personas import PASSWORD
 
 NEW_PASSWORD = "quiet river lantern 2031"
 
 
-def portal_page(personas) -> str:  # type: ignore[no-untyped-def]
+def portal_page(personas) -> str:
     return reverse("clients:portal", args=[personas.dana.uuid])
 
 
-def invite(http, personas, capture) -> str:  # type: ignore[no-untyped-def]
+def invite(http, personas, capture) -> str:
     """Alice invites Dana from the client's page; returns the path of the emailed link."""
     with capture(execute=True):
         response = http.post(portal_page(personas), {"email": "dana@example.test"})
     assert response.status_code == 302
-    link = re.search(r"https?://\S+", str(mail.outbox[-1].body)).group(0)  # type: ignore[union-attr]
+    links: list[str] = re.findall(r"https?://\S+", str(mail.outbox[-1].body))
+    link = links[0]
     return link.split("127.0.0.1:8000", 1)[-1]
 
 

@@ -6,14 +6,14 @@ from django.urls import reverse
 
 from openipt.accounts.models import Practice
 from openipt.audit.models import AuditEvent
-from openipt.clients.models import ConsultationRequest
+from openipt.engagement.models import ConsultationRequest
 
 BASE = "/consultation/"
 REASON = "Low mood since my father died in spring"
 
 
 @pytest.fixture
-def url(personas) -> str:  # type: ignore[no-untyped-def]
+def url(personas) -> str:
     return f"{BASE}?practice={personas.practice.uuid}"
 
 

@@ -6,13 +6,14 @@ import pytest
 from django.urls import reverse
 
 from openipt.audit.models import AuditEvent
-from openipt.clients.consultation import ConsultationData, consultation_request_submit
-from openipt.clients.models import CareTeamMember, Client, ConsultationRequest
-from openipt.core.testing import make_staff
+from openipt.clients.models import CareTeamMember, Client
+from openipt.engagement.consultation import ConsultationData, consultation_request_submit
+from openipt.engagement.models import ConsultationRequest
 from openipt.scheduling.models import Appointment
+from openipt.testing.personas import make_staff
 
 
-def make_request(practice, name: str = "Pat Requester") -> ConsultationRequest:  # type: ignore[no-untyped-def]
+def make_request(practice, name: str = "Pat Requester") -> ConsultationRequest:
     data = ConsultationData(
         name=name, email="pat@example.test", contact_times="mornings", consent_to_contact=True
     )
@@ -20,7 +21,7 @@ def make_request(practice, name: str = "Pat Requester") -> ConsultationRequest: 
 
 
 @pytest.fixture
-def pending(personas) -> ConsultationRequest:  # type: ignore[no-untyped-def]
+def pending(personas) -> ConsultationRequest:
     return make_request(personas.practice)
 
 
@@ -28,7 +29,7 @@ def detail(item: ConsultationRequest) -> str:
     return reverse("intake:detail", args=[item.uuid])
 
 
-def book_data(personas, **overrides: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def book_data(personas, **overrides: str) -> dict[str, str]:
     data = {
         "action": "book",
         "legal_given_name": "Pat",
@@ -130,7 +131,7 @@ def test_opening_a_request_is_audited_as_a_read(alice_client, pending):
 
 @pytest.mark.django_db
 def test_the_queue_costs_the_same_queries_for_1_or_25_requests(alice_client, personas):
-    from openipt.core.testing import query_count
+    from openipt.testing.personas import query_count
 
     make_request(personas.practice)
     one = query_count(lambda: alice_client.get(reverse("intake:list")))

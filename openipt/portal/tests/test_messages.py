@@ -9,8 +9,8 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from openipt.audit.models import AuditEvent
-from openipt.clients import messaging
-from openipt.clients.models import Message, MessageAttachment
+from openipt.engagement import messaging
+from openipt.engagement.models import Message, MessageAttachment
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 BODY = "I had a difficult weekend with my mother"
@@ -20,7 +20,7 @@ def png(name: str = "drawing.png", content: bytes = PNG) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="image/png")
 
 
-def staff_thread(personas) -> str:  # type: ignore[no-untyped-def]
+def staff_thread(personas) -> str:
     return reverse("clients:messages", args=[personas.dana.uuid])
 
 
@@ -46,7 +46,7 @@ def test_dana_writes_alice_is_told_only_that_a_message_waits_and_reads_it(
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment")
     assert download["Content-Type"] == "image/png"
-    assert b"".join(download.streaming_content) == PNG  # type: ignore[attr-defined]
+    assert b"".join(download.streaming_content) == PNG
     assert AuditEvent.objects.filter(action="create", object_type="clients.message").exists()
     marked = AuditEvent.objects.get(action="update", object_type="clients.message")
     assert (marked.actor_id, marked.detail) == (personas.alice.pk, "1 marked read")
@@ -114,7 +114,7 @@ def test_bob_the_supervisor_reads_but_cannot_write(client, dana_client, personas
     assert Message.objects.count() == 1
 
 
-def dana_client_user(personas):  # type: ignore[no-untyped-def]
-    from openipt.clients.models import PortalAccess
+def dana_client_user(personas):
+    from openipt.engagement.models import PortalAccess
 
     return PortalAccess.objects.get(client=personas.dana).user

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openipt.audit.models import AuditEvent
-from openipt.clients import accounts
-from openipt.clients.diary import diary_entries_since
-from openipt.clients.models import DiaryEntry
+from openipt.engagement import accounts
+from openipt.engagement.diary import diary_entries_since
+from openipt.engagement.models import DiaryEntry
 from openipt.measures import services as measures
 from openipt.measures.models import Administration, Instrument
 from openipt.scheduling.services import appointment_book
@@ -22,7 +22,7 @@ from openipt.treatment.tests import factories
 PROCESS_NOTE = "Private countertransference thought XYZZY"
 
 
-def assign_phq9(actor, client, course=None) -> Administration:  # type: ignore[no-untyped-def]
+def assign_phq9(actor, client, course=None) -> Administration:
     instrument = Instrument.objects.get(code="PHQ-9", practice__isnull=True)
     return measures.administration_assign(
         actor=actor, client=client, instrument=instrument, due_on=timezone.localdate(),
@@ -84,7 +84,9 @@ def test_a_question_needs_an_answer(dana_client, personas):
 def test_dana_gets_404_for_erins_records_whatever_uuid_she_tries(dana_client, erin_user, personas):
     erins = assign_phq9(personas.charlie, personas.erin)
     course = factories.make_course(personas.charlie, personas.erin)
-    goal = treatment.goal_create(actor=personas.charlie, course=course, data={"text": "Walk"})
+    goal = treatment.goal_create(
+        actor=personas.charlie, course=course, data=treatment.GoalData(text="Walk")
+    )
     assert dana_client.get(q_url(erins)).status_code == 404
     assert dana_client.post(q_url(erins, 1), {"answer": "x"}).status_code == 404
     rate = reverse("portal:goal-rate", args=[goal.uuid])
@@ -134,7 +136,7 @@ def test_mood_must_be_between_0_and_10(dana_client):
 def test_dana_rates_her_goal(dana_client, personas):
     course = factories.make_course(personas.alice, personas.dana)
     goal = treatment.goal_create(
-        actor=personas.alice, course=course, data={"text": "Call my sister"}
+        actor=personas.alice, course=course, data=treatment.GoalData(text="Call my sister")
     )
     assert "Call my sister" in dana_client.get(reverse("portal:goals")).content.decode()
     dana_client.post(reverse("portal:goal-rate", args=[goal.uuid]), {f"{goal.uuid}-rating": "7"})
@@ -147,7 +149,9 @@ def test_safety_plan_help_and_record_pages(dana_client, personas):
     personas.practice.crisis_information = "Call the Riverside duty line"
     personas.practice.save()
     measures.safety_plan_save(
-        actor=personas.alice, client=personas.dana, data={"warning_signs": "Not sleeping"}
+        actor=personas.alice,
+        client=personas.dana,
+        data=measures.SafetyPlanData(warning_signs="Not sleeping"),
     )
     assert "Not sleeping" in dana_client.get(reverse("portal:safety-plan")).content.decode()
     assert "Riverside duty line" in dana_client.get(reverse("portal:help")).content.decode()

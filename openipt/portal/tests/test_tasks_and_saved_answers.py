@@ -1,4 +1,4 @@
-"""Issue 5: questionnaire answers kept on the server across sign-outs, and between-session
+"""Questionnaire answers kept on the server across sign-outs, and between-session
 tasks that the client marks done with a note (only her own)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from openipt.treatment import services as treatment
 from openipt.treatment.tests import factories
 
 
-def assign(personas) -> Administration:  # type: ignore[no-untyped-def]
+def assign(personas) -> Administration:
     return measures.administration_assign(
         actor=personas.alice, client=personas.dana, due_on=timezone.localdate(),
         instrument=Instrument.objects.get(code="PHQ-9", practice__isnull=True),
@@ -75,7 +75,7 @@ def test_saving_progress_refuses_unknown_answers_and_closed_questionnaires(perso
 
 
 @pytest.fixture
-def task(personas):  # type: ignore[no-untyped-def]
+def task(personas):
     course = factories.make_course(personas.alice, personas.dana)
     session = factories.make_session(personas.alice, course, 1)
     return treatment.task_set(actor=personas.alice, session=session, text="Phone my sister")

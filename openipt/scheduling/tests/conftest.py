@@ -8,8 +8,8 @@ import pytest
 
 from openipt.accounts.models import Membership
 from openipt.clients.models import Client
-from openipt.core.testing import Personas
 from openipt.scheduling.models import Appointment
+from openipt.testing.personas import Personas
 from openipt.treatment import services as treatment
 from openipt.treatment.models import Course
 
@@ -35,17 +35,17 @@ def make_course(p: Personas, *, sessions: int = 4, frequency: str = "weekly") ->
         actor=p.alice,
         client=p.dana,
         clinician=p.membership(p.alice),
-        data={"format": "ipt", "start_date": dt.date(2026, 1, 5)},
+        data=treatment.CourseData(format="ipt", start_date=dt.date(2026, 1, 5)),
     )
     treatment.contract_record(
         actor=p.alice,
         course=course,
-        data={
-            "planned_sessions": sessions,
-            "frequency": frequency,
-            "agreed_on": dt.date(2026, 1, 12),
-            "client_agreed": True,
-        },
+        data=treatment.ContractData(
+            planned_sessions=sessions,
+            frequency=frequency,
+            agreed_on=dt.date(2026, 1, 12),
+            client_agreed=True,
+        ),
     )
     course.refresh_from_db()
     return course

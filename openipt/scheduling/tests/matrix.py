@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from openipt.core.testing import Personas
 from openipt.scheduling import services
 from openipt.scheduling.tests.conftest import make_course, utc
+from openipt.testing.personas import Personas
 
 
 def dana_appointment(p: Personas) -> dict[str, Any]:

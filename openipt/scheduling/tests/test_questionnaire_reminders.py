@@ -10,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 
 from openipt.audit.models import AuditEvent
+from openipt.measures import reminders as questionnaire_reminders
 from openipt.measures import services as measures
 from openipt.measures.models import Administration, Instrument
 from openipt.scheduling import reminders
@@ -20,7 +21,7 @@ DUE_ON = dt.date(2027, 3, 2)  # a Tuesday; London is on GMT then
 SEND_AT = utc(2027, 3, 1, 9, 0)  # 24 hours before 09:00 on the due day
 
 
-def assign(world, due_on: dt.date = DUE_ON) -> Administration:  # type: ignore[no-untyped-def]
+def assign(world, due_on: dt.date = DUE_ON) -> Administration:
     return measures.administration_assign(
         actor=world.p.alice, client=world.dana, due_on=due_on, course=world.course,
         instrument=Instrument.objects.get(code="PHQ-9", practice__isnull=True),
@@ -32,7 +33,7 @@ def answers(administration: Administration) -> dict[str, str]:
 
 
 @pytest.fixture
-def assigned(world):  # type: ignore[no-untyped-def]
+def assigned(world):
     return assign(world)
 
 
@@ -66,7 +67,8 @@ def test_sent_once_across_a_second_run_and_a_worker_restart(assigned):
     soon = reminders.send_due(now=SEND_AT + dt.timedelta(minutes=1))  # restarted worker
     later = reminders.send_due(now=SEND_AT + reminders.CLAIM_TIMEOUT + dt.timedelta(seconds=1))
     again = reminders.send_due(now=SEND_AT + 2 * reminders.CLAIM_TIMEOUT + dt.timedelta(hours=1))
-    assign_again = reminders.plan_for_administration(assigned)  # planning twice adds nothing
+    # Planning twice adds nothing.
+    assign_again = questionnaire_reminders.plan_for_administration(assigned)
 
     assert (soon, later, again) == (0, 1, 0)
     assert len(mail.outbox) == 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.core import mail
@@ -154,8 +155,8 @@ def test_a_client_without_an_email_address_gets_no_email_reminder(world):
 def test_the_worker_command_sends_due_reminders(booked, time_machine):
     time_machine.move_to(DUE + dt.timedelta(minutes=5), tick=False)
 
-    call_command("send_reminders")
-    call_command("send_reminders")
+    call_command("periodic", "--now", stdout=io.StringIO())
+    call_command("periodic", "--now", stdout=io.StringIO())
 
     assert len(mail.outbox) == 1
 

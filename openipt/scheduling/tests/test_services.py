@@ -7,12 +7,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from openipt.audit.models import AuditEvent
+from openipt.core.versioning import EditConflict
 from openipt.scheduling import services
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.tests.conftest import LONDON_10, book, make_course, utc
 from openipt.treatment import services as treatment
 from openipt.treatment.models import Session
-from openipt.treatment.services import EditConflict
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -102,7 +102,9 @@ def test_reschedule_with_a_stale_version_is_refused(world):
 
 def _recorded_session(world, starts_at):
     return treatment.session_create(
-        actor=world.p.alice, course=world.course, data={"number": 1, "starts_at": starts_at}
+        actor=world.p.alice,
+        course=world.course,
+        data=treatment.SessionData(number=1, starts_at=starts_at),
     )
 
 
@@ -220,7 +222,7 @@ def test_series_refuses_clashes_listing_them_and_books_nothing(world):
 def test_series_needs_a_contract(personas):
     course = treatment.course_create(
         actor=personas.alice, client=personas.dana, clinician=personas.membership(personas.alice),
-        data={"format": "ipt", "start_date": dt.date(2026, 1, 5)},
+        data=treatment.CourseData(format="ipt", start_date=dt.date(2026, 1, 5)),
     )  # fmt: skip
 
     with pytest.raises(ValidationError, match="contract"):

@@ -7,9 +7,9 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from openipt.audit.models import AuditEvent
-from openipt.core.testing import count_queries
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.tests.conftest import book, utc
+from openipt.testing.personas import count_queries
 
 
 def signed_in(user) -> HttpClient:
@@ -226,7 +226,7 @@ def test_series_form_for_a_course_without_contract_says_so(personas, alice_clien
 
     course = treatment.course_create(
         actor=personas.alice, client=personas.dana, clinician=personas.membership(personas.alice),
-        data={"format": "ipt", "start_date": dt.date(2026, 1, 5)},
+        data=treatment.CourseData(format="ipt", start_date=dt.date(2026, 1, 5)),
     )  # fmt: skip
     url = reverse("scheduling:series", args=[course.uuid])
     data = {"weekday": "1", "local_time": "10:00", "first_date": "2027-10-11",

@@ -19,7 +19,10 @@ def make_course(actor: User, client: Client, **data: Any) -> Course:
     data.setdefault("format", "ipt")
     data.setdefault("start_date", START)
     return services.course_create(
-        actor=actor, client=client, clinician=Membership.objects.get(user=actor), data=data
+        actor=actor,
+        client=client,
+        clinician=Membership.objects.get(user=actor),
+        data=services.CourseData(**data),
     )
 
 
@@ -31,12 +34,12 @@ def session_at(number: int, *, days: int | None = None) -> dt.datetime:
 def make_session(actor: User, course: Course, number: int, **data: Any) -> Session:
     data.setdefault("number", number)
     data.setdefault("starts_at", session_at(number))
-    return services.session_create(actor=actor, course=course, data=data)
+    return services.session_create(actor=actor, course=course, data=services.SessionData(**data))
 
 
 def make_person(
     actor: User, course: Course, name: str, circle: int = 1, **data: Any
 ) -> InventoryPerson:
     return services.inventory_person_create(
-        actor=actor, course=course, data={"name": name, "circle": circle, **data}
+        actor=actor, course=course, data=services.PersonData(name=name, circle=circle, **data)
     )

@@ -1,4 +1,4 @@
-"""Issue 5 on the clinician's side: the opening review (diary and new scores since the last
+"""The clinician's side of the portal: the opening review (diary and new scores since the last
 session) and between-session tasks ("Something to try this week")."""
 
 from __future__ import annotations
@@ -12,31 +12,31 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openipt.audit.models import AuditEvent
-from openipt.clients import diary
-from openipt.clients.models import DiaryEntry
-from openipt.core.testing import query_count
+from openipt.engagement import diary
+from openipt.engagement.models import DiaryEntry
 from openipt.measures import services as measures
 from openipt.measures.models import Instrument
 from openipt.portal.tests.conftest import portal_user_for
+from openipt.testing.personas import query_count
 from openipt.treatment import services
 from openipt.treatment.models import BetweenSessionTask
 from openipt.treatment.tests import factories
 
 
 @pytest.fixture
-def course(personas):  # type: ignore[no-untyped-def]
+def course(personas):
     course = factories.make_course(personas.alice, personas.dana)
     factories.make_session(personas.alice, course, 1)
     factories.make_session(personas.alice, course, 2)
     return course
 
 
-def write_diary(personas, mood: int, who: str) -> DiaryEntry:  # type: ignore[no-untyped-def]
+def write_diary(personas, mood: int, who: str) -> DiaryEntry:
     data = diary.DiaryData(entry_date=timezone.localdate(), mood=mood, with_whom=who)
     return diary.diary_entry_create(actor=personas.alice, client=personas.dana, data=data)
 
 
-def complete_phq9(personas, course, code_index: int = 1):  # type: ignore[no-untyped-def]
+def complete_phq9(personas, course, code_index: int = 1):
     administration = measures.administration_assign(
         actor=personas.alice, client=personas.dana, due_on=timezone.localdate(), course=course,
         instrument=Instrument.objects.get(code="PHQ-9", practice__isnull=True),
@@ -48,11 +48,11 @@ def complete_phq9(personas, course, code_index: int = 1):  # type: ignore[no-unt
     )  # fmt: skip
 
 
-def session_now(personas, course, number: int = 3):  # type: ignore[no-untyped-def]
+def session_now(personas, course, number: int = 3):
     return factories.make_session(personas.alice, course, number, starts_at=timezone.now())
 
 
-def page(http: HttpClient, course, session) -> str:  # type: ignore[no-untyped-def]
+def page(http: HttpClient, course, session) -> str:
     url = reverse("treatment:session-detail", args=[course.uuid, session.uuid])
     response = http.get(url)
     assert response.status_code == 200
@@ -162,10 +162,10 @@ def test_a_client_can_only_update_her_own_tasks(personas, course):
     task = services.task_set(
         actor=personas.alice, session=course.sessions.get(number=2), text="Walk"
     )
+    erin = portal_user_for(personas.charlie, personas.erin, "erin@example.test")
     with pytest.raises(BetweenSessionTask.DoesNotExist):
         services.task_update_by_client(
-            actor=personas.charlie, client=personas.erin, task=task, status="done",
-            version=task.version,
+            actor=erin, client=personas.erin, task=task, status="done", version=task.version,
         )  # fmt: skip
     task.refresh_from_db()
     assert task.status == "open"

@@ -141,10 +141,10 @@ def test_technique_record_through_the_page(alice_client, personas, course):
 
 def test_dispute_workspace_links_inventory_person(alice_client, personas, course):
     sam = services.inventory_person_create(
-        actor=personas.alice, course=course, data={"name": "Sam", "circle": 1}
+        actor=personas.alice, course=course, data=services.PersonData(name="Sam", circle=1)
     )
     area = services.problem_area_create(
-        actor=personas.alice, course=course, area="role_dispute", data={}
+        actor=personas.alice, course=course, area="role_dispute", data=services.ProblemAreaData()
     )
     alice_client.post(
         _url("problem-area", course, area.uuid),
@@ -173,7 +173,9 @@ def test_middle_session_without_agreed_formulation_shows_banner(alice_client, pe
         actor=personas.alice,
         course=course,
         version=0,
-        data={"text": "Summary", "shared_on": course.start_date, "client_agreement": "agreed"},
+        data=services.FormulationData(
+            text="Summary", shared_on=course.start_date, client_agreement="agreed"
+        ),
     )
     page = alice_client.get(_url("session-detail", course, session.uuid)).content.decode()
     assert "formulation has not been agreed" not in page
@@ -211,7 +213,7 @@ def test_each_page_view_writes_exactly_one_read_event(alice_client, course, name
 
 
 def test_caseload_puts_risk_concerns_first(alice_client, personas, course):
-    from openipt.core.testing import make_client
+    from openipt.testing.personas import make_client
 
     other = make_client(personas.practice, personas.alice, given="Aaron", family="Aardvark")
     make_session(personas.alice, make_course(personas.alice, other), 1)

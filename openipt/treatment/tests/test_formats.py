@@ -1,4 +1,4 @@
-"""IPT formats and phase splits (IPT.md §2, §9 rule 1, §10)."""
+"""IPT formats and phase splits (docs/ipt.md §2, §9 rule 1, §10)."""
 
 from __future__ import annotations
 

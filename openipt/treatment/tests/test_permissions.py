@@ -5,10 +5,13 @@ get 404 for everything; anonymous users are sent to sign in."""
 from __future__ import annotations
 
 import pytest
+from django.http import Http404
 from django.urls import reverse
 
-from openipt.treatment import services, urls
+from openipt.access import treatment as gates
+from openipt.treatment import services
 from openipt.treatment.tests.factories import START, make_course, make_person, make_session
+from openipt.workspace.urls import treatment as urls
 
 READ = {
     "course-detail",
@@ -55,10 +58,16 @@ def world(personas):
     session = make_session(alice, course, 1)
     person = make_person(alice, course, "Sam")
     event = services.timeline_event_create(
-        actor=alice, course=course, data={"date": START, "kind": "other", "description": "Move"}
+        actor=alice,
+        course=course,
+        data=services.TimelineEventData(date=START, kind="other", description="Move"),
     )
-    area = services.problem_area_create(actor=alice, course=course, area="grief", data={})
-    goal = services.goal_create(actor=alice, course=course, data={"text": "Call my sister"})
+    area = services.problem_area_create(
+        actor=alice, course=course, area="grief", data=services.ProblemAreaData()
+    )
+    goal = services.goal_create(
+        actor=alice, course=course, data=services.GoalData(text="Call my sister")
+    )
     task = services.task_set(actor=alice, session=session, text="Walk")
     c, s = course.uuid, session.uuid
     args = {
@@ -136,3 +145,36 @@ def test_caseload_shows_only_own_courses(client, personas, world, who):
     response = client.get(world["caseload"])
     assert response.status_code == 200
     assert "Dana Example" not in response.content.decode()
+
+
+def test_child_gates_refuse_records_of_another_course(personas):
+    alice = personas.alice
+    mine, other = make_course(alice, personas.dana), make_course(alice, personas.dana)
+    session = make_session(alice, other, 1)
+    person = make_person(alice, other, "Sam")
+    event = services.timeline_event_create(
+        actor=alice,
+        course=other,
+        data=services.TimelineEventData(date=START, kind="other", description="Move"),
+    )
+    area = services.problem_area_create(
+        actor=alice, course=other, area="grief", data=services.ProblemAreaData()
+    )
+    goal = services.goal_create(actor=alice, course=other, data=services.GoalData(text="Walk"))
+    for gate, record in (
+        (gates.access_session, session),
+        (gates.access_person, person),
+        (gates.access_event, event),
+        (gates.access_problem_area, area),
+        (gates.access_goal, goal),
+    ):
+        assert gate(other, record.uuid).pk == record.pk
+        with pytest.raises(Http404):
+            gate(mine, record.uuid)
+        with pytest.raises(Http404):
+            gate(other, "not-a-uuid")
+    assert gates.access_formulation(mine) is None
+    assert gates.access_termination(mine) is None
+    with pytest.raises(Http404):
+        gates.access_course(personas.bob, mine.uuid, write=True)
+    assert gates.access_course(personas.bob, mine.uuid) == mine

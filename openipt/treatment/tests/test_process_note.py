@@ -1,4 +1,4 @@
-"""QUALITY.md S3: a process note is readable by its author alone and leaks nowhere."""
+"""docs/quality.md S3: a process note is readable by its author alone and leaks nowhere."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import logging
 
 from django.urls import reverse
 
+from openipt.access.treatment import access_process_note
 from openipt.audit.models import AuditEvent
 from openipt.treatment import services
+from openipt.treatment.models import Session
 from openipt.treatment.tests.test_permissions import world  # noqa: F401 - fixture
 
 CANARY = "CANARY-7f3a-unmistakable-process-words"
@@ -32,9 +34,6 @@ def test_canary_appears_only_on_its_authors_note(client, personas, world, caplog
 
 
 def test_another_staff_member_never_gets_the_note(personas, world):  # noqa: F811
-    from openipt.treatment.models import Session
-    from openipt.treatment.selectors import access_process_note
-
     session = Session.objects.get()
     services.process_note_save(actor=personas.alice, session=session, version=0, text=CANARY)
     assert access_process_note(personas.bob, session) is None

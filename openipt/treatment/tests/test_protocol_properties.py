@@ -1,4 +1,4 @@
-"""Hypothesis properties of the protocol engine (IPT.md §9: advises, never raises)."""
+"""Hypothesis properties of the protocol engine (docs/ipt.md §9: advises, never raises)."""
 
 from __future__ import annotations
 

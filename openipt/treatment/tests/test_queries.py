@@ -1,4 +1,4 @@
-"""QUALITY.md P1: the caseload and the course overview cost the same number of queries
+"""docs/quality.md P1: the caseload and the course overview cost the same number of queries
 whatever their size."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.urls import reverse
 
-from openipt.core.testing import count_queries, make_client
+from openipt.testing.personas import count_queries, make_client
 from openipt.treatment import services
 from openipt.treatment.models import Course, InventoryPerson, Session
 from openipt.treatment.tests.factories import (
@@ -26,14 +26,16 @@ def _fill(alice, course, n):
         services.timeline_event_create(
             actor=alice,
             course=course,
-            data={
-                "date": START - dt.timedelta(days=30 * i),
-                "kind": "other",
-                "description": f"E{i}",
-                "mood": i % 10,
-            },
+            data=services.TimelineEventData(
+                date=START - dt.timedelta(days=30 * i),
+                kind="other",
+                description=f"E{i}",
+                mood=i % 10,
+            ),
         )
-        goal = services.goal_create(actor=alice, course=course, data={"text": f"Goal {i}"})
+        goal = services.goal_create(
+            actor=alice, course=course, data=services.GoalData(text=f"Goal {i}")
+        )
         services.goal_rate(actor=alice, goal=goal, rating=i % 10, rated_on=START)
 
 
@@ -49,10 +51,16 @@ def test_overview_query_count_is_independent_of_size(alice_client, personas):
     big = make_course(personas.alice, personas.dana)
     _fill(personas.alice, big, 10)
     services.problem_area_create(
-        actor=personas.alice, course=big, area="grief", data={"is_primary": True}
+        actor=personas.alice,
+        course=big,
+        area="grief",
+        data=services.ProblemAreaData(is_primary=True),
     )
     services.problem_area_create(
-        actor=personas.alice, course=small, area="grief", data={"is_primary": True}
+        actor=personas.alice,
+        course=small,
+        area="grief",
+        data=services.ProblemAreaData(is_primary=True),
     )
     url = lambda c: reverse("treatment:course-detail", args=[c.uuid])  # noqa: E731
     _queries(alice_client, url(small))  # warm per-session caches

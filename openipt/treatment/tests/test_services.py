@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from openipt.audit.models import AuditEvent
-from openipt.treatment import services
+from openipt.core.versioning import EditConflict
+from openipt.treatment import forms, services
 from openipt.treatment.models import ContractVersion, Course, InventoryPerson, ProblemArea, Session
 from openipt.treatment.tests.factories import (
     START,
@@ -42,17 +45,19 @@ def test_session_beyond_contract_needs_renegotiation(personas, course):
     services.contract_record(
         actor=personas.alice,
         course=course,
-        data={"planned_sessions": 12, "frequency": "weekly", "agreed_on": START, "focus_areas": []},
+        data=services.ContractData(
+            planned_sessions=12, frequency="weekly", agreed_on=START, focus_areas=[]
+        ),
     )
     services.contract_record(
         actor=personas.alice,
         course=course,
-        data={
-            "planned_sessions": 14,
-            "frequency": "weekly",
-            "agreed_on": START,
-            "reason": "More time for the dispute",
-        },
+        data=services.ContractData(
+            planned_sessions=14,
+            frequency="weekly",
+            agreed_on=START,
+            reason="More time for the dispute",
+        ),
     )
     assert make_session(personas.alice, course, 13).number == 13
     course.refresh_from_db()
@@ -61,11 +66,11 @@ def test_session_beyond_contract_needs_renegotiation(personas, course):
 
 
 def test_renegotiation_without_reason_is_refused(personas, course):
-    data = {"planned_sessions": 12, "frequency": "weekly", "agreed_on": START}
+    data = services.ContractData(planned_sessions=12, frequency="weekly", agreed_on=START)
     services.contract_record(actor=personas.alice, course=course, data=data)
     with pytest.raises(ValidationError) as exc:
         services.contract_record(
-            actor=personas.alice, course=course, data={**data, "planned_sessions": 16}
+            actor=personas.alice, course=course, data=replace(data, planned_sessions=16)
         )
     assert "reason" in exc.value.message_dict
     assert ContractVersion.objects.count() == 1
@@ -78,7 +83,7 @@ def test_contract_activates_course(personas, course):
     services.contract_record(
         actor=personas.alice,
         course=course,
-        data={"planned_sessions": 12, "frequency": "weekly", "agreed_on": START},
+        data=services.ContractData(planned_sessions=12, frequency="weekly", agreed_on=START),
     )
     course.refresh_from_db()
     assert course.status == Course.Status.ACTIVE
@@ -93,7 +98,7 @@ def test_signing_locks_and_amendments_append(personas, course):
             actor=personas.alice,
             session=session,
             version=session.version,
-            data={"progress_note": "Rewritten"},
+            data=replace(services.SessionData.of(session), progress_note="Rewritten"),
         )
     services.session_amend(actor=personas.alice, session=session, text="Correction: mood was 4")
     session.refresh_from_db()
@@ -111,11 +116,17 @@ def test_second_concurrent_save_is_refused(personas, course):
     session = make_session(personas.alice, course, 1)
     started_at = session.version
     services.session_update(
-        actor=personas.alice, session=session, version=started_at, data={"focus": "First save"}
+        actor=personas.alice,
+        session=session,
+        version=started_at,
+        data=replace(services.SessionData.of(session), focus="First save"),
     )
-    with pytest.raises(services.EditConflict):
+    with pytest.raises(EditConflict):
         services.session_update(
-            actor=personas.alice, session=session, version=started_at, data={"focus": "Second save"}
+            actor=personas.alice,
+            session=session,
+            version=started_at,
+            data=replace(services.SessionData.of(session), focus="Second save"),
         )
     session.refresh_from_db()
     assert session.focus == "First save"
@@ -123,17 +134,29 @@ def test_second_concurrent_save_is_refused(personas, course):
 
 def test_third_focus_area_is_refused(personas, course):
     grief = services.problem_area_create(
-        actor=personas.alice, course=course, area="grief", data={"is_primary": True}
+        actor=personas.alice,
+        course=course,
+        area="grief",
+        data=services.ProblemAreaData(is_primary=True),
     )
     services.problem_area_create(
-        actor=personas.alice, course=course, area="role_dispute", data={"is_secondary": True}
+        actor=personas.alice,
+        course=course,
+        area="role_dispute",
+        data=services.ProblemAreaData(is_secondary=True),
     )
     with pytest.raises(ValidationError, match="at most two focus areas"):
         services.problem_area_create(
-            actor=personas.alice, course=course, area="role_transition", data={"is_secondary": True}
+            actor=personas.alice,
+            course=course,
+            area="role_transition",
+            data=services.ProblemAreaData(is_secondary=True),
         )
     transition = services.problem_area_create(
-        actor=personas.alice, course=course, area="role_transition", data={"evidence": "New job"}
+        actor=personas.alice,
+        course=course,
+        area="role_transition",
+        data=services.ProblemAreaData(evidence="New job"),
     )
     assert not transition.is_focus
     dispute = ProblemArea.objects.get(area="role_dispute")
@@ -141,20 +164,20 @@ def test_third_focus_area_is_refused(personas, course):
         actor=personas.alice,
         problem_area=dispute,
         version=dispute.version,
-        data={"is_secondary": False},
+        data=replace(services.ProblemAreaData.of(dispute), is_secondary=False),
     )
     with pytest.raises(ValidationError, match="already the primary"):
         services.problem_area_update(
             actor=personas.alice,
             problem_area=transition,
             version=transition.version,
-            data={"is_primary": True},
+            data=replace(services.ProblemAreaData.of(transition), is_primary=True),
         )
     transition = services.problem_area_update(
         actor=personas.alice,
         problem_area=transition,
         version=transition.version,
-        data={"is_secondary": True},
+        data=replace(services.ProblemAreaData.of(transition), is_secondary=True),
     )
     assert transition.is_secondary
     assert ProblemArea.objects.get(pk=grief.pk).is_primary
@@ -166,11 +189,11 @@ def test_dispute_fields_are_kept_and_foreign_details_refused(personas, course):
         actor=personas.alice,
         course=course,
         area="role_dispute",
-        data={
-            "other_person": partner,
-            "dispute_stage": "renegotiation",
-            "details": {"options": "Talk on Sunday", "who_died": "ignored"},
-        },
+        data=services.ProblemAreaData(
+            other_person=partner,
+            dispute_stage="renegotiation",
+            details={"options": "Talk on Sunday", "who_died": "ignored"},
+        ),
     )
     assert dispute.other_person == partner
     assert dispute.details == {"options": "Talk on Sunday"}
@@ -212,7 +235,7 @@ def test_every_write_is_audited_with_the_client(personas, course):
     services.timeline_event_create(
         actor=personas.alice,
         course=course,
-        data={"date": START, "kind": "dispute", "description": "Argument", "mood": 3},
+        data=services.TimelineEventData(date=START, kind="dispute", description="Argument", mood=3),
     )
     events = AuditEvent.objects.order_by("id")[before:]
     assert [e.action for e in events] == ["create", "create", "create"]
@@ -224,8 +247,10 @@ def test_technique_record_marks_the_session(personas, course):
     services.technique_create(
         actor=personas.alice,
         session=session,
-        kind="communication_analysis",
-        details={"situation": "Dinner", "said": "You never listen", "bogus": "dropped"},
+        data=services.TechniqueData(
+            kind="communication_analysis",
+            details={"situation": "Dinner", "said": "You never listen", "bogus": "dropped"},
+        ),
     )
     session.refresh_from_db()
     assert session.techniques_used == ["communication_analysis"]
@@ -233,5 +258,24 @@ def test_technique_record_marks_the_session(personas, course):
     assert record.details == {"situation": "Dinner", "said": "You never listen"}
     with pytest.raises(ValidationError):
         services.technique_create(
-            actor=personas.alice, session=session, kind="role_play", details={}
+            actor=personas.alice, session=session, data=services.TechniqueData(kind="role_play")
         )
+
+
+@pytest.mark.parametrize(
+    ("form", "data"),
+    [
+        (forms.CourseForm, services.CourseData),
+        (forms.CourseUpdateForm, services.CourseUpdateData),
+        (forms.SessionForm, services.SessionData),
+        (forms.PersonForm, services.PersonData),
+        (forms.TimelineForm, services.TimelineEventData),
+        (forms.ProblemAreaForm, services.ProblemAreaData),
+        (forms.FormulationForm, services.FormulationData),
+        (forms.ContractForm, services.ContractData),
+        (forms.GoalForm, services.GoalData),
+        (forms.TerminationForm, services.TerminationData),
+    ],
+)
+def test_every_form_field_reaches_its_data_class(form, data):
+    assert set(form._meta.fields) <= {f.name for f in fields(data)}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.urls import reverse
 
@@ -101,7 +103,7 @@ def test_concurrent_session_edit_refused_and_input_kept(alice_client, personas, 
         actor=personas.alice,
         session=session,
         version=session.version,
-        data={"focus": "Saved first"},
+        data=replace(services.SessionData.of(session), focus="Saved first"),
     )
     response = alice_client.post(
         _url("session-update", course, session.uuid), {**form, "focus": "Mine"}
@@ -129,9 +131,11 @@ def test_sign_then_amend_through_pages(alice_client, personas, course):
 
 def test_third_focus_area_message_in_workspace(alice_client, personas, course):
     for area, flags in (("grief", {"is_primary": True}), ("role_dispute", {"is_secondary": True})):
-        services.problem_area_create(actor=personas.alice, course=course, area=area, data=flags)
+        services.problem_area_create(
+            actor=personas.alice, course=course, area=area, data=services.ProblemAreaData(**flags)
+        )
     third = services.problem_area_create(
-        actor=personas.alice, course=course, area="role_transition", data={}
+        actor=personas.alice, course=course, area="role_transition", data=services.ProblemAreaData()
     )
     response = alice_client.post(
         _url("problem-area", course, third.uuid),
@@ -151,7 +155,10 @@ def test_third_focus_area_message_in_workspace(alice_client, personas, course):
 
 def test_deficits_without_rationale_warns_but_saves(alice_client, personas, course):
     area = services.problem_area_create(
-        actor=personas.alice, course=course, area="interpersonal_deficits", data={}
+        actor=personas.alice,
+        course=course,
+        area="interpersonal_deficits",
+        data=services.ProblemAreaData(),
     )
     response = alice_client.post(
         _url("problem-area", course, area.uuid),
@@ -184,13 +191,9 @@ def test_inventory_circle_and_timeline_are_drawn(alice_client, personas, course)
     services.timeline_event_create(
         actor=personas.alice,
         course=course,
-        data={
-            "date": START,
-            "kind": "dispute",
-            "description": "Big argument",
-            "mood": 2,
-            "marks_symptom_onset": True,
-        },
+        data=services.TimelineEventData(
+            date=START, kind="dispute", description="Big argument", mood=2, marks_symptom_onset=True
+        ),
     )
     inventory = alice_client.get(_url("inventory", course)).content.decode()
     assert "<svg" in inventory
@@ -278,3 +281,14 @@ def test_overview_lists_the_latest_sessions_of_a_long_course(alice_client, perso
     everything = alice_client.get(url + "?sessions=all").content.decode()
     assert ">Session 6<" in everything
     assert "Showing the latest" not in everything
+
+
+def test_course_start_page_shows_the_client_and_records_one_read(alice_client, personas):
+    url = reverse("treatment:course-create", args=[personas.dana.uuid])
+    before = AuditEvent.objects.filter(action="read").count()
+    page = alice_client.get(url).content.decode()
+    assert "Dana" in page
+    events = list(AuditEvent.objects.filter(action="read").order_by("id")[before:])
+    assert [(e.object_type, e.object_id, e.client_id, e.detail) for e in events] == [
+        ("clients.client", str(personas.dana.uuid), personas.dana.pk, "course start")
+    ]

@@ -1,4 +1,4 @@
-"""``manage.py audit_verify``: prove the audit log has not been changed (QUALITY.md S5).
+"""``manage.py audit_verify``: prove the audit log has not been changed (docs/quality.md S5).
 
 Exit status 0 with "Audit chain intact: N events", or 1 naming the first broken event.
 """

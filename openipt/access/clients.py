@@ -1,0 +1,47 @@
+"""Gates to the client record."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+
+from django.http import Http404, HttpRequest
+
+from openipt.accounts.models import User
+from openipt.audit.services import record_read
+from openipt.clients.models import Client
+from openipt.clients.selectors import accessible_clients
+
+
+def parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
+    """A UUID from a URL or form value; ``Http404`` for anything else."""
+    if isinstance(value, uuid_lib.UUID):
+        return value
+    try:
+        return uuid_lib.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404 from None
+
+
+def access_client(
+    user: User,
+    client_uuid: str | uuid_lib.UUID,
+    *,
+    write: bool = False,
+    audit: HttpRequest | None = None,
+    detail: str = "",
+) -> Client:
+    """The client with this UUID if ``user`` may reach it (``write``: change it); otherwise
+    ``Http404``. With ``audit``, the read of the client record is recorded."""
+    client = accessible_clients(user, write=write).filter(uuid=parse_uuid(client_uuid)).first()
+    if client is None:
+        raise Http404
+    if audit is not None:
+        record_read(audit, client, detail=detail, actor=user)
+    return client
+
+
+def audit_on_get(request: HttpRequest) -> HttpRequest | None:
+    """What a form page passes as ``audit``: the request on a GET, which shows the record;
+    ``None`` on a POST, which redirects when it succeeds (a refused POST that shows the
+    record again records its read itself where the page did so before)."""
+    return request if request.method == "GET" else None

@@ -1,0 +1,292 @@
+"""Sessions: recording, the session page with its opening review and tasks, signing,
+amendments, technique records and the author's private process note.
+
+Each view fetches through the ``openipt.access`` gates, calls one service or selector and
+renders or redirects. A page that shows client data records one read: the gate does it on a
+GET (``audit_on_get``); a POST that succeeds redirects and shows nothing.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_POST
+
+from openipt.access.clients import audit_on_get
+from openipt.access.treatment import (
+    access_course,
+    access_process_note,
+    access_session,
+    access_task,
+)
+from openipt.accounts.http import AuthenticatedHttpRequest
+from openipt.audit.services import record_read
+from openipt.care import guidance as guidance_lib
+from openipt.care import selectors
+from openipt.core.http import GET_POST, attempt
+from openipt.treatment import forms, services
+from openipt.treatment.models import TECHNIQUE_FIELDS, Course, Phase, Session, Technique
+from openipt.workspace.views.treatment._shared import page
+
+SESSION_READ = "with opening review"  # the session page shows the opening review too
+
+
+@login_required
+@GET_POST
+def session_create(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> HttpResponse:
+    course = access_course(request.user, course_uuid, write=True, audit=audit_on_get(request))
+    initial = {"number": services.next_session_number(course), "starts_at": timezone.localtime()}
+    form = forms.SessionForm(request.POST or None, initial=initial, instance=Session(course=course))
+    if request.method == "POST" and form.is_valid():
+        created = attempt(
+            form,
+            lambda: services.session_create(
+                actor=request.user, course=course, data=form.to_data(), request=request
+            ),
+        )
+        if created.value is not None:
+            messages.success(request, _("Session saved."))
+            return redirect("treatment:session-detail", course.uuid, created.value.uuid)
+    review = selectors.opening_review(course, None)
+    return page(
+        request, "treatment/session_form.html", course, "sessions",
+        form=form, previous=review.previous, review=review,
+    )  # fmt: skip
+
+
+@login_required
+@require_GET
+def session_detail(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    course = access_course(request.user, course_uuid)
+    session = access_session(course, session_uuid, audit=request, detail=SESSION_READ)
+    return _session_page(request, course, session)
+
+
+def _session_page(
+    request: AuthenticatedHttpRequest,
+    course: Course,
+    session: Session,
+    task_form: forms.TaskForm | None = None,
+) -> HttpResponse:
+    """The session page, with the opening review (diary and scores since the previous
+    session) and between-session tasks. The caller has recorded the read (one covers all
+    of it)."""
+    phase = guidance_lib.session_phase(course, session)
+    return page(
+        request,
+        "treatment/session_detail.html",
+        course,
+        "sessions",
+        session=session,
+        review=selectors.opening_review(course, session),
+        tasks_given=list(session.tasks_given.all()),
+        task_form=task_form or forms.TaskForm(),
+        review_form=forms.TaskReviewForm(),
+        phase=guidance_lib.phase_label(phase),
+        formulation_missing=phase == Phase.MIDDLE and not selectors.formulation_agreed(course),
+        amendments=session.amendments.select_related("author"),
+        techniques=session.technique_records.all(),
+        technique_kinds=Technique.Kind.choices,
+        amend_form=forms.AmendmentForm(),
+    )
+
+
+def _session_url(course: Course, session: Session) -> str:
+    return reverse("treatment:session-detail", args=[course.uuid, session.uuid])
+
+
+@login_required
+@GET_POST
+def session_update(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    course = access_course(request.user, course_uuid, write=True, audit=audit_on_get(request))
+    session = access_session(course, session_uuid)
+    if session.is_signed:
+        messages.info(request, _("This session is signed. Add an amendment instead of editing it."))
+        return redirect("treatment:session-detail", course.uuid, session.uuid)
+    form = forms.SessionForm(request.POST or None, instance=session)
+    if request.method == "POST" and form.is_valid():
+        saved = attempt(
+            form,
+            lambda: services.session_update(
+                actor=request.user, session=session, version=form.edit_version(),
+                data=form.to_data(), request=request,
+            ),
+        )  # fmt: skip
+        if saved.ok:
+            messages.success(request, _("Session saved."))
+            return redirect("treatment:session-detail", course.uuid, session.uuid)
+    review = selectors.opening_review(course, session)
+    return page(
+        request, "treatment/session_form.html", course, "sessions",
+        form=form, session=session, previous=review.previous, review=review,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def task_create(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    """Set something for the client to try before the next session."""
+    course = access_course(request.user, course_uuid, write=True)
+    session = access_session(course, session_uuid)
+    form = forms.TaskForm(request.POST)
+    if form.is_valid():
+        text: str = form.cleaned_data["text"]
+        set_ = attempt(
+            form,
+            lambda: services.task_set(
+                actor=request.user, session=session, text=text, request=request
+            ),
+        )
+        if set_.ok:
+            messages.success(request, _("Saved. The client sees it in their portal."))
+            return redirect(_session_url(course, session) + "#tasks")
+    # Refused: the session page again, with the typing kept; it shows the record.
+    record_read(request, course.client, session, detail=SESSION_READ)
+    return _session_page(request, course, session, task_form=form)
+
+
+@login_required
+@require_POST
+def task_review(
+    request: AuthenticatedHttpRequest,
+    course_uuid: uuid_lib.UUID,
+    session_uuid: uuid_lib.UUID,
+    task_uuid: uuid_lib.UUID,
+) -> HttpResponse:
+    """Record, in this session, how a task set in an earlier one went."""
+    course = access_course(request.user, course_uuid, write=True)
+    session = access_session(course, session_uuid)
+    task = access_task(session, task_uuid)
+    form = forms.TaskReviewForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Choose done or not done."))
+        services.task_review(actor=request.user, task=task, session=session,
+                             status=form.cleaned_data["status"], request=request)  # fmt: skip
+        messages.success(request, _("Task review saved."))
+    except ValidationError as exc:  # shown as a message: the form is a pair of buttons
+        messages.error(request, " ".join(exc.messages))
+    return redirect(_session_url(course, session) + "#review")
+
+
+@login_required
+@require_POST
+def session_sign(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    course = access_course(request.user, course_uuid, write=True)
+    session = access_session(course, session_uuid)
+    try:
+        version = int(request.POST.get("version", ""))
+        services.session_sign(actor=request.user, session=session, version=version,
+                              request=request)  # fmt: skip
+        messages.success(
+            request, _("Session signed. It can no longer be edited; add amendments instead.")
+        )
+    except ValueError:
+        messages.error(request, _("The session could not be signed. Please try again."))
+    except ValidationError as exc:  # shown as a message: signing is a single button
+        messages.error(request, " ".join(exc.messages))
+    return redirect("treatment:session-detail", course.uuid, session.uuid)
+
+
+@login_required
+@GET_POST
+def session_amend(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    course = access_course(request.user, course_uuid, write=True, audit=audit_on_get(request))
+    session = access_session(course, session_uuid)
+    form = forms.AmendmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        text: str = form.cleaned_data["text"]
+        amended = attempt(
+            form,
+            lambda: services.session_amend(
+                actor=request.user, session=session, text=text, request=request
+            ),
+        )
+        if amended.ok:
+            messages.success(request, _("Amendment added."))
+            return redirect("treatment:session-detail", course.uuid, session.uuid)
+    return page(
+        request,
+        "treatment/form_page.html",
+        course,
+        "sessions",
+        form=form,
+        heading=_("Amend session %(n)s") % {"n": session.number},
+    )
+
+
+@sensitive_variables()
+@sensitive_post_parameters()
+@login_required
+@GET_POST
+def process_note(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    """The author's private process note. Nobody else's note is ever fetched (S3). The read
+    recorded is the note's (the course's while there is none)."""
+    course = access_course(request.user, course_uuid, write=True)
+    session = access_session(course, session_uuid)
+    note = access_process_note(request.user, session, audit=audit_on_get(request))
+    initial = {"version": note.version if note else 0, "text": note.text if note else ""}
+    form = forms.ProcessNoteForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        text: str = form.cleaned_data["text"]
+        saved = attempt(
+            form,
+            lambda: services.process_note_save(
+                actor=request.user, session=session, version=form.edit_version(), text=text,
+                request=request,
+            ),
+        )  # fmt: skip
+        if saved.ok:
+            messages.success(request, _("Private note saved."))
+            return redirect("treatment:process-note", course.uuid, session.uuid)
+    return page(
+        request, "treatment/process_note.html", course, "sessions", form=form, session=session
+    )
+
+
+@login_required
+@GET_POST
+def technique_create(
+    request: AuthenticatedHttpRequest,
+    course_uuid: uuid_lib.UUID,
+    session_uuid: uuid_lib.UUID,
+    kind: str,
+) -> HttpResponse:
+    course = access_course(request.user, course_uuid, write=True, audit=audit_on_get(request))
+    session = access_session(course, session_uuid)
+    if kind not in TECHNIQUE_FIELDS:
+        raise Http404
+    form = forms.TechniqueForm(request.POST or None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        saved = attempt(
+            form,
+            lambda: services.technique_create(
+                actor=request.user, session=session, data=form.to_data(), request=request
+            ),
+        )
+        if saved.ok:
+            messages.success(request, _("Technique record saved."))
+            return redirect("treatment:session-detail", course.uuid, session.uuid)
+    label = Technique.Kind(kind).label
+    return page(request, "treatment/form_page.html", course, "sessions", form=form, heading=label)
