@@ -11,6 +11,7 @@ page (``openipt.audit.services.record_read``); without it, it records nothing.
 from __future__ import annotations
 
 import uuid as uuid_lib
+from typing import TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
@@ -67,16 +68,38 @@ def _read(course: Course, obj: Model, audit: HttpRequest | None, detail: str) ->
         record_read(audit, course.client, obj, detail=detail)
 
 
+# A record that belongs to one course: a session, problem area, goal, person or event.
+R = TypeVar("R", Session, ProblemArea, Goal, InventoryPerson, TimelineEvent)
+# The course's one formulation or ending record.
+S = TypeVar("S", Formulation, TerminationRecord)
+
+
+def _course_record(
+    rows: QuerySet[R], course: Course, record_uuid: UUIDLike, audit: HttpRequest | None, detail: str
+) -> R:
+    record = rows.filter(course=course, uuid=parse_uuid(record_uuid)).first()
+    if record is None:
+        raise Http404
+    record.course = course
+    _read(course, record, audit, detail)
+    return record
+
+
+def _course_single(
+    rows: QuerySet[S], course: Course, audit: HttpRequest | None, detail: str
+) -> S | None:
+    record = rows.filter(course=course).first()
+    if record is not None:
+        record.course = course
+    _read(course, record or course, audit, detail)
+    return record
+
+
 def access_session(
     course: Course, session_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
 ) -> Session:
     """A session of the course."""
-    session = Session.objects.filter(course=course, uuid=parse_uuid(session_uuid)).first()
-    if session is None:
-        raise Http404
-    session.course = course
-    _read(course, session, audit, detail)
-    return session
+    return _course_record(Session.objects.all(), course, session_uuid, audit, detail)
 
 
 def access_task(
@@ -110,52 +133,29 @@ def access_problem_area(
     course: Course, area_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
 ) -> ProblemArea:
     """A problem area of the course, with its dispute partner."""
-    area = (
-        ProblemArea.objects.filter(course=course, uuid=parse_uuid(area_uuid))
-        .select_related("other_person")
-        .first()
-    )
-    if area is None:
-        raise Http404
-    area.course = course
-    _read(course, area, audit, detail)
-    return area
+    areas = ProblemArea.objects.select_related("other_person")
+    return _course_record(areas, course, area_uuid, audit, detail)
 
 
 def access_goal(
     course: Course, goal_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
 ) -> Goal:
     """A goal of the course."""
-    goal = Goal.objects.filter(course=course, uuid=parse_uuid(goal_uuid)).first()
-    if goal is None:
-        raise Http404
-    goal.course = course
-    _read(course, goal, audit, detail)
-    return goal
+    return _course_record(Goal.objects.all(), course, goal_uuid, audit, detail)
 
 
 def access_person(
     course: Course, person_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
 ) -> InventoryPerson:
     """A person of the course's interpersonal inventory."""
-    person = InventoryPerson.objects.filter(course=course, uuid=parse_uuid(person_uuid)).first()
-    if person is None:
-        raise Http404
-    person.course = course
-    _read(course, person, audit, detail)
-    return person
+    return _course_record(InventoryPerson.objects.all(), course, person_uuid, audit, detail)
 
 
 def access_event(
     course: Course, event_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
 ) -> TimelineEvent:
     """An event of the course's timeline."""
-    event = TimelineEvent.objects.filter(course=course, uuid=parse_uuid(event_uuid)).first()
-    if event is None:
-        raise Http404
-    event.course = course
-    _read(course, event, audit, detail)
-    return event
+    return _course_record(TimelineEvent.objects.all(), course, event_uuid, audit, detail)
 
 
 def access_formulation(
@@ -163,11 +163,7 @@ def access_formulation(
 ) -> Formulation | None:
     """The course's formulation, if written. With ``audit``, the read is recorded: of the
     formulation, or of the course while there is none."""
-    formulation = Formulation.objects.filter(course=course).first()
-    if formulation is not None:
-        formulation.course = course
-    _read(course, formulation or course, audit, detail)
-    return formulation
+    return _course_single(Formulation.objects.all(), course, audit, detail)
 
 
 def access_termination(
@@ -175,8 +171,4 @@ def access_termination(
 ) -> TerminationRecord | None:
     """The course's ending record, if begun. With ``audit``, the read is recorded: of the
     record, or of the course while there is none."""
-    record = TerminationRecord.objects.filter(course=course).first()
-    if record is not None:
-        record.course = course
-    _read(course, record or course, audit, detail)
-    return record
+    return _course_single(TerminationRecord.objects.all(), course, audit, detail)

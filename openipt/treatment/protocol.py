@@ -1,4 +1,5 @@
-"""IPT protocol guidance: from a course's state, the tasks due and the warnings (docs/ipt.md §3, §9).
+"""IPT protocol guidance: from a course's state, the tasks due and the warnings
+(docs/ipt.md §3, §9).
 
 Pure Python, no Django imports, versioned (``VERSION``). The caller maps its models to a
 :class:`CourseState` (plain, frozen data) and calls :func:`evaluate`. The result only advises:

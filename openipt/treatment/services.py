@@ -1,34 +1,48 @@
 """Every write to an IPT course. Each function is atomic, validates with ``full_clean`` and
 writes its audit event in the same transaction.
 
-Editable records carry a ``version``: callers pass the version they started from and a stale
-one is refused with ``EditConflict`` (QUALITY.md R2), so nothing is overwritten silently.
+Editable records carry a ``version`` (``openipt.core.versioning``): callers pass the version
+they started from and a stale one is refused with ``EditConflict`` (docs/quality.md R2), so
+nothing is overwritten silently.
 
-``data`` arguments are the cleaned data of the matching form; only the field names listed
-in the ``*_FIELDS`` tuples below are ever applied, so a form can never reach other columns.
+What a write may change arrives as one of the frozen ``*Data`` classes below (the forms'
+``to_data()`` builds them); only their fields are ever applied, so a form can never reach
+other columns. An edit passes the whole record: ``XData.of(record)`` gives the current
+values, ``dataclasses.replace`` changes some of them.
+
+Permission is checked here as well as at the page's gate (docs/adr/0013-layers.md), so a
+command, a task or the API is held to the same rule: every write by staff needs write
+access to the client (``_require_write``: a place on the care team; a supervisor reads but
+never writes), and the writes the portal makes need the client themself
+(``_require_own_portal``). A refusal is ``PermissionDenied`` and nothing is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Self, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from openipt.accounts import policy
 from openipt.accounts.models import Membership, User
 from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
+from openipt.core.versioning import EditConflict, lock_version, update_versioned
 from openipt.treatment import formats
 from openipt.treatment.models import (
     AREA_FIELDS,
     TECHNIQUE_FIELDS,
     Area,
+    Audited,
     BetweenSessionTask,
     ContractVersion,
     Course,
@@ -46,132 +60,255 @@ from openipt.treatment.models import (
     TimelineEvent,
 )
 
-M = TypeVar("M", bound=models.Model)
+A = TypeVar("A", bound=Audited)
+Action = AuditEvent.Action
 
-COURSE_FIELDS = (
-    "format",
-    "start_date",
-    "frequency",
-    "presenting_concerns",
-    "concerns_other",
-    "medication_status",
-    "prescriber",
-    "participants",
-    "participant_names",
-)
-COURSE_UPDATE_FIELDS = (*COURSE_FIELDS[1:], "status", "status_reason")
-SESSION_FIELDS = (
-    "number",
-    "starts_at",
-    "duration_minutes",
-    "attendance",
-    "phase_override",
-    "phase_override_reason",
-    "attendees",
-    "mood",
-    "events_since_last",
-    "mood_event_link",
-    "focus",
-    "problem_area_work",
-    "techniques_used",
-    "tasks_reviewed",
-    "tasks_set",
-    "risk_check",
-    "risk_notes",
-    "progress_note",
-)
-PERSON_FIELDS = (
-    "snapshot",
-    "name",
-    "relationship",
-    "circle",
-    "contact_frequency",
-    "support",
-    "conflicts",
-    "expectations_met",
-    "expectations_unmet",
-    "satisfying",
-    "unsatisfying",
-    "wants_to_change",
-    "knows_about_difficulties",
-)
-TIMELINE_FIELDS = ("date", "kind", "description", "people", "mood", "marks_symptom_onset")
-PROBLEM_AREA_FIELDS = (
-    "is_candidate",
-    "is_primary",
-    "is_secondary",
-    "evidence",
-    "deficits_rationale",
-    "other_person",
-    "dispute_stage",
-    "mourning_progress",
-    "details",
-)
-FORMULATION_FIELDS = ("text", "shared_on", "client_agreement", "amendment_text")
-CONTRACT_FIELDS = (
-    "planned_sessions",
-    "frequency",
-    "focus_areas",
-    "goals_summary",
-    "arrangements",
-    "agreed_on",
-    "client_agreed",
-    "reason",
-)
-TERMINATION_FIELDS = (
-    "raised_at_session",
-    "gains",
-    "warning_signs",
-    "relapse_plan",
-    "relapse_contacts",
-    "next_step",
-    "next_step_reason",
-    "conclusion_summary",
-)
+# What each write may change -------------------------------------------------------------
 
 
-class EditConflict(ValidationError):
-    """Someone else saved the record after this edit began (QUALITY.md R2)."""
+@dataclass(frozen=True)
+class RecordData:
+    """The shared part of the ``*Data`` classes: building one from a saved record."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            _(
-                "Someone else saved this record while you were editing it. Your changes have "
-                "not been saved; they are still in the form below. Open the record again to "
-                "see the latest version, then re-apply your changes."
-            ),
-            code="conflict",
-        )
+    @classmethod
+    def of(cls, record: models.Model) -> Self:
+        """The record's current values, to start an edit from."""
+        values = {f.name: getattr(record, f.name) for f in fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def _apply(obj: models.Model, data: Mapping[str, Any], fields: Iterable[str]) -> None:
-    for name in fields:
-        if name in data:
-            setattr(obj, name, data[name])
+def _changes(data: RecordData) -> dict[str, object]:
+    """The fields of ``data`` as model changes (tuples become the lists JSON fields hold)."""
+    changes: dict[str, object] = {}
+    for f in fields(data):
+        value = getattr(data, f.name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        changes[f.name] = value
+    return changes
 
 
-def _lock(obj: M) -> M:
-    return type(obj)._default_manager.select_for_update().get(pk=obj.pk)  # type: ignore[no-any-return]
+@dataclass(frozen=True)
+class CourseData(RecordData):
+    """A new course. Empty ``planned_sessions`` and ``frequency`` take the format's usual."""
+
+    format: str
+    start_date: dt.date
+    planned_sessions: int | None = None
+    frequency: str = ""
+    presenting_concerns: tuple[str, ...] = ()
+    concerns_other: str = ""
+    medication_status: str = Course.Medication.NOT_RECORDED
+    prescriber: str = ""
+    participants: tuple[str, ...] = ()
+    participant_names: str = ""
 
 
-def _update_versioned(
-    obj: M, *, actor: User, version: int, data: Mapping[str, Any], fields: Iterable[str]
-) -> M:
-    current = _lock(obj)
-    if current.version != version:  # type: ignore[attr-defined]
-        raise EditConflict()
-    _apply(current, data, fields)
-    current.version += 1  # type: ignore[attr-defined]
-    current.updated_by = actor  # type: ignore[attr-defined]
-    current.full_clean()
-    current.save()
-    return current
+@dataclass(frozen=True)
+class CourseUpdateData(RecordData):
+    """A course's details as edited; the number of sessions follows the contract."""
+
+    start_date: dt.date
+    frequency: str
+    presenting_concerns: tuple[str, ...] = ()
+    concerns_other: str = ""
+    medication_status: str = Course.Medication.NOT_RECORDED
+    prescriber: str = ""
+    participants: tuple[str, ...] = ()
+    participant_names: str = ""
+    status: str = Course.Status.ASSESSMENT
+    status_reason: str = ""
+
+
+@dataclass(frozen=True)
+class SessionData(RecordData):
+    number: int
+    starts_at: dt.datetime
+    duration_minutes: int = 50
+    attendance: str = Session.Attendance.ATTENDED
+    phase_override: str = ""
+    phase_override_reason: str = ""
+    attendees: tuple[str, ...] = ()
+    mood: int | None = None
+    events_since_last: str = ""
+    mood_event_link: str = ""
+    focus: str = ""
+    problem_area_work: str = ""
+    techniques_used: tuple[str, ...] = ()
+    tasks_reviewed: str = ""
+    tasks_set: str = ""
+    risk_check: str = Session.Risk.NOT_ASKED
+    risk_notes: str = ""
+    progress_note: str = ""
+
+
+@dataclass(frozen=True)
+class PersonData(RecordData):
+    """One person of the interpersonal inventory."""
+
+    name: str
+    snapshot: str = InventoryPerson.Snapshot.START
+    relationship: str = ""
+    circle: int = InventoryPerson.Circle.MIDDLE
+    contact_frequency: str = ""
+    support: str = ""
+    conflicts: str = ""
+    expectations_met: str = ""
+    expectations_unmet: str = ""
+    satisfying: str = ""
+    unsatisfying: str = ""
+    wants_to_change: str = ""
+    knows_about_difficulties: str = InventoryPerson.Knows.UNKNOWN
+
+
+@dataclass(frozen=True)
+class TimelineEventData(RecordData):
+    date: dt.date
+    kind: str
+    description: str
+    people: str = ""
+    mood: int | None = None
+    marks_symptom_onset: bool = False
+
+
+@dataclass(frozen=True)
+class ProblemAreaData(RecordData):
+    """Focus choice, evidence and the area's own fields. Fields that do not belong to the
+    area (a dispute partner on a grief area, say) are cleared when saved."""
+
+    is_candidate: bool = True
+    is_primary: bool = False
+    is_secondary: bool = False
+    evidence: str = ""
+    deficits_rationale: str = ""
+    other_person: InventoryPerson | None = None
+    dispute_stage: str = ""
+    mourning_progress: str = ""
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormulationData(RecordData):
+    text: str
+    shared_on: dt.date | None = None
+    client_agreement: str = ""
+    amendment_text: str = ""
+
+
+@dataclass(frozen=True)
+class ContractData(RecordData):
+    """One version of the treatment contract; a change after the first needs a reason."""
+
+    planned_sessions: int
+    frequency: str
+    agreed_on: dt.date
+    focus_areas: tuple[str, ...] = ()
+    goals_summary: str = ""
+    arrangements: str = ""
+    client_agreed: bool = True
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GoalData(RecordData):
+    text: str
+    problem_area: ProblemArea | None = None
+
+
+@dataclass(frozen=True)
+class GoalRatingData(RecordData):
+    rating: int
+    rated_on: dt.date
+
+
+@dataclass(frozen=True)
+class TechniqueData(RecordData):
+    """A technique record; details outside the kind's fields are dropped."""
+
+    kind: str
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TerminationData(RecordData):
+    raised_at_session: int | None = None
+    gains: str = ""
+    warning_signs: str = ""
+    relapse_plan: str = ""
+    relapse_contacts: str = ""
+    next_step: str = ""
+    next_step_reason: str = ""
+    conclusion_summary: str = ""
+
+
+@dataclass(frozen=True)
+class TaskMarkData(RecordData):
+    """A §3 phase task ticked: done, not applicable or deferred, with an optional note."""
+
+    task_code: str
+    status: str
+    note: str = ""
+
+
+# Who may write -------------------------------------------------------------------------
+
+
+def _require_write(actor: User, client: Client) -> None:
+    """``PermissionDenied`` unless ``actor`` is staff with write access to ``client``."""
+    if not policy.can_access_client(policy.staff_membership(actor), client, write=True):
+        raise PermissionDenied
+
+
+def _require_own_portal(actor: User, client: Client) -> None:
+    """``PermissionDenied`` unless ``actor`` is ``client`` themself, signed in to the portal:
+    the rule of the portal's gate (``openipt.access.engagement.access_own_client``), asked
+    of the database through the reverse relation ``Client.portal`` (engagement sits above
+    treatment and is not imported)."""
+    membership = policy.portal_membership(actor)
+    if (
+        membership is None
+        or membership.practice_id != client.practice_id
+        or client.status == Client.Status.ENTERED_IN_ERROR
+        or not Client.objects.filter(pk=client.pk, portal__user=actor).exists()
+    ):
+        raise PermissionDenied
+
+
+def _require_write_or_own_portal(actor: User, client: Client) -> None:
+    """Staff need write access; a portal user must be the client themself."""
+    if policy.portal_membership(actor) is not None:
+        _require_own_portal(actor, client)
+    else:
+        _require_write(actor, client)
 
 
 def _audit(
-    actor: User, action: str, obj: models.Model, client: Client, request: HttpRequest | None
+    actor: User,
+    action: AuditEvent.Action,
+    obj: models.Model,
+    client: Client,
+    request: HttpRequest | None,
+    detail: str = "",
 ) -> None:
-    audit.record(actor=actor, action=action, obj=obj, client=client, request=request)
+    audit.record(actor=actor, action=action, obj=obj, client=client, request=request, detail=detail)
+
+
+def _create(
+    model: type[A],
+    *,
+    actor: User,
+    data: RecordData,
+    client: Client,
+    request: HttpRequest | None,
+    **parent: models.Model,
+) -> A:
+    obj = model(**parent, **_changes(data), created_by=actor, updated_by=actor)
+    obj.full_clean()
+    obj.save()
+    _audit(actor, Action.CREATE, obj, client, request)
+    return obj
 
 
 # Course ---------------------------------------------------------------------------------
@@ -183,17 +320,20 @@ def course_create(
     actor: User,
     client: Client,
     clinician: Membership,
-    data: Mapping[str, Any],
+    data: CourseData,
     request: HttpRequest | None = None,
 ) -> Course:
-    fmt = formats.get_format(data["format"])
-    course = Course(client=client, clinician=clinician, created_by=actor, updated_by=actor)
-    _apply(course, data, COURSE_FIELDS)
-    course.planned_sessions = data.get("planned_sessions") or fmt.default_sessions
-    course.frequency = data.get("frequency") or fmt.frequency
+    _require_write(actor, client)
+    fmt = formats.get_format(data.format)
+    changes = _changes(data)
+    changes["planned_sessions"] = data.planned_sessions or fmt.default_sessions
+    changes["frequency"] = data.frequency or fmt.frequency
+    course = Course(
+        client=client, clinician=clinician, created_by=actor, updated_by=actor, **changes
+    )
     course.full_clean()
     course.save()
-    _audit(actor, "create", course, client, request)
+    _audit(actor, Action.CREATE, course, client, request)
     return course
 
 
@@ -203,34 +343,33 @@ def course_update(
     actor: User,
     course: Course,
     version: int,
-    data: Mapping[str, Any],
+    data: CourseUpdateData,
     request: HttpRequest | None = None,
 ) -> Course:
     """Edit a course. The number of sessions is not editable here: see ``contract_record``."""
-    course = _update_versioned(
-        course, actor=actor, version=version, data=data, fields=COURSE_UPDATE_FIELDS
-    )
-    _audit(actor, "update", course, course.client, request)
+    _require_write(actor, course.client)
+    course = update_versioned(course, version=version, changes=_changes(data), updated_by=actor)
+    _audit(actor, Action.UPDATE, course, course.client, request)
     return course
 
 
 # Sessions -------------------------------------------------------------------------------
 
 
-def _check_session(session: Session, course: Course) -> None:
+def _check_session(data: SessionData, course: Course) -> None:
     errors: dict[str, list[str]] = {}
-    if session.starts_at and timezone.localdate(session.starts_at) < course.start_date:
+    if data.starts_at and timezone.localdate(data.starts_at) < course.start_date:
         errors["starts_at"] = [
             _("This date is before the course began (%(date)s). Check the date.")
             % {"date": course.start_date.isoformat()}
         ]
-    if session.number is not None and session.number > course.planned_sessions:
+    if data.number is not None and data.number > course.planned_sessions:
         errors["number"] = [
             _(
                 "Session %(n)s is beyond the %(planned)s sessions agreed in the contract. "
                 "Record the renegotiation of the contract first, then add this session."
             )
-            % {"n": session.number, "planned": course.planned_sessions}
+            % {"n": data.number, "planned": course.planned_sessions}
         ]
     if errors:
         raise ValidationError(errors)
@@ -238,20 +377,19 @@ def _check_session(session: Session, course: Course) -> None:
 
 def next_session_number(course: Course) -> int:
     last = course.sessions.aggregate(m=models.Max("number"))["m"]
-    return 1 if last is None else last + 1
+    return 1 if last is None else int(last) + 1
 
 
 @transaction.atomic
 def session_create(
-    *, actor: User, course: Course, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User, course: Course, data: SessionData, request: HttpRequest | None = None
 ) -> Session:
-    course = _lock(course)
-    session = Session(course=course, created_by=actor, updated_by=actor)
-    _apply(session, data, SESSION_FIELDS)
-    _check_session(session, course)
-    session.full_clean()
-    session.save()
-    _audit(actor, "create", session, course.client, request)
+    _require_write(actor, course.client)
+    course = lock_version(course, None)
+    _check_session(data, course)
+    session = _create(
+        Session, actor=actor, data=data, client=course.client, request=request, course=course
+    )
     return session
 
 
@@ -265,26 +403,29 @@ def _refuse_if_signed(session: Session) -> None:
         )
 
 
+def _lock_unsigned(session: Session, version: int) -> Session:
+    """The session again, locked; refused if signed, then if ``version`` is stale."""
+    current = lock_version(session, None)
+    _refuse_if_signed(current)
+    if current.version != version:
+        raise EditConflict()
+    return current
+
+
 @transaction.atomic
 def session_update(
     *,
     actor: User,
     session: Session,
     version: int,
-    data: Mapping[str, Any],
+    data: SessionData,
     request: HttpRequest | None = None,
 ) -> Session:
-    current = _lock(session)
-    _refuse_if_signed(current)
-    if current.version != version:
-        raise EditConflict()
-    _apply(current, data, SESSION_FIELDS)
-    _check_session(current, current.course)
-    current.version += 1
-    current.updated_by = actor
-    current.full_clean()
-    current.save()
-    _audit(actor, "update", current, current.course.client, request)
+    _require_write(actor, session.course.client)
+    current = _lock_unsigned(session, version)
+    _check_session(data, current.course)
+    current = update_versioned(current, version=None, changes=_changes(data), updated_by=actor)
+    _audit(actor, Action.UPDATE, current, current.course.client, request)
     return current
 
 
@@ -292,24 +433,15 @@ def session_update(
 def session_sign(
     *, actor: User, session: Session, version: int, request: HttpRequest | None = None
 ) -> Session:
-    current = _lock(session)
-    _refuse_if_signed(current)
-    if current.version != version:
-        raise EditConflict()
-    current.signed_at = timezone.now()
-    current.signed_by = actor
-    current.version += 1
-    current.updated_by = actor
-    current.full_clean()
-    current.save()
-    audit.record(
-        actor=actor,
-        action="update",
-        obj=current,
-        client=current.course.client,
-        request=request,
-        detail="signed",
+    _require_write(actor, session.course.client)
+    current = _lock_unsigned(session, version)
+    current = update_versioned(
+        current,
+        version=None,
+        changes={"signed_at": timezone.now(), "signed_by": actor},
+        updated_by=actor,
     )
+    _audit(actor, Action.UPDATE, current, current.course.client, request, detail="signed")
     return current
 
 
@@ -317,6 +449,7 @@ def session_sign(
 def session_amend(
     *, actor: User, session: Session, text: str, request: HttpRequest | None = None
 ) -> SessionAmendment:
+    _require_write(actor, session.course.client)
     if not session.is_signed:
         raise ValidationError(_("Only a signed session is amended; edit this one directly."))
     if not text.strip():
@@ -324,7 +457,7 @@ def session_amend(
     amendment = SessionAmendment(session=session, author=actor, text=text)
     amendment.full_clean()
     amendment.save()
-    _audit(actor, "create", amendment, session.course.client, request)
+    _audit(actor, Action.CREATE, amendment, session.course.client, request)
     return amendment
 
 
@@ -338,25 +471,25 @@ def process_note_save(
     text: str,
     request: HttpRequest | None = None,
 ) -> ProcessNote:
-    """Create or update the actor's own private process note (QUALITY.md S3).
+    """Create or update the actor's own private process note (docs/quality.md S3).
 
-    The audit event names the note but never carries its text.
+    The audit event names the note but never carries its text. A first note is saved from
+    version 0; one per author and session (a unique constraint refuses a second).
     """
-    note = ProcessNote.objects.select_for_update().filter(session=session, author=actor).first()
+    _require_write(actor, session.course.client)
+    note = ProcessNote.objects.filter(session=session, author=actor).first()
     if note is None:
         if version != 0:
             raise EditConflict()
         note = ProcessNote(
             session=session, author=actor, created_by=actor, updated_by=actor, text=text
         )
-        action = "create"
+        note.full_clean()
+        note.save()
+        action = Action.CREATE
     else:
-        if note.version != version:
-            raise EditConflict()
-        note.text, note.version, note.updated_by = text, note.version + 1, actor
-        action = "update"
-    note.full_clean()
-    note.save()
+        note = update_versioned(note, version=version, changes={"text": text}, updated_by=actor)
+        action = Action.UPDATE
     _audit(actor, action, note, session.course.client, request)
     return note
 
@@ -364,34 +497,18 @@ def process_note_save(
 # Inventory and timeline -----------------------------------------------------------------
 
 
-def _create(
-    obj: M,
-    *,
-    actor: User,
-    data: Mapping[str, Any],
-    fields: Iterable[str],
-    client: Client,
-    request: HttpRequest | None,
-) -> M:
-    _apply(obj, data, fields)
-    obj.created_by = obj.updated_by = actor  # type: ignore[attr-defined]
-    obj.full_clean()
-    obj.save()
-    _audit(actor, "create", obj, client, request)
-    return obj
-
-
 @transaction.atomic
 def inventory_person_create(
-    *, actor: User, course: Course, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User, course: Course, data: PersonData, request: HttpRequest | None = None
 ) -> InventoryPerson:
+    _require_write(actor, course.client)
     return _create(
-        InventoryPerson(course=course),
+        InventoryPerson,
         actor=actor,
         data=data,
-        fields=PERSON_FIELDS,
         client=course.client,
         request=request,
+        course=course,
     )
 
 
@@ -401,13 +518,12 @@ def inventory_person_update(
     actor: User,
     person: InventoryPerson,
     version: int,
-    data: Mapping[str, Any],
+    data: PersonData,
     request: HttpRequest | None = None,
 ) -> InventoryPerson:
-    person = _update_versioned(
-        person, actor=actor, version=version, data=data, fields=PERSON_FIELDS
-    )
-    _audit(actor, "update", person, person.course.client, request)
+    _require_write(actor, person.course.client)
+    person = update_versioned(person, version=version, changes=_changes(data), updated_by=actor)
+    _audit(actor, Action.UPDATE, person, person.course.client, request)
     return person
 
 
@@ -416,28 +532,31 @@ def inventory_copy_to_end(
     *, actor: User, course: Course, request: HttpRequest | None = None
 ) -> int:
     """Start the end-of-course inventory from the start one, so the two can be compared."""
+    _require_write(actor, course.client)
     if course.inventory.filter(snapshot=InventoryPerson.Snapshot.END).exists():
         raise ValidationError(_("The end-of-course inventory has already been started."))
     copied = 0
     for person in course.inventory.filter(snapshot=InventoryPerson.Snapshot.START):
-        data = {name: getattr(person, name) for name in PERSON_FIELDS}
-        data["snapshot"] = InventoryPerson.Snapshot.END
-        inventory_person_create(actor=actor, course=course, data=data, request=request)
+        data = replace(PersonData.of(person), snapshot=InventoryPerson.Snapshot.END)
+        _create(
+            InventoryPerson,
+            actor=actor,
+            data=data,
+            client=course.client,
+            request=request,
+            course=course,
+        )
         copied += 1
     return copied
 
 
 @transaction.atomic
 def timeline_event_create(
-    *, actor: User, course: Course, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User, course: Course, data: TimelineEventData, request: HttpRequest | None = None
 ) -> TimelineEvent:
+    _require_write(actor, course.client)
     return _create(
-        TimelineEvent(course=course),
-        actor=actor,
-        data=data,
-        fields=TIMELINE_FIELDS,
-        client=course.client,
-        request=request,
+        TimelineEvent, actor=actor, data=data, client=course.client, request=request, course=course
     )
 
 
@@ -447,28 +566,30 @@ def timeline_event_update(
     actor: User,
     event: TimelineEvent,
     version: int,
-    data: Mapping[str, Any],
+    data: TimelineEventData,
     request: HttpRequest | None = None,
 ) -> TimelineEvent:
-    event = _update_versioned(
-        event, actor=actor, version=version, data=data, fields=TIMELINE_FIELDS
-    )
-    _audit(actor, "update", event, event.course.client, request)
+    _require_write(actor, event.course.client)
+    event = update_versioned(event, version=version, changes=_changes(data), updated_by=actor)
+    _audit(actor, Action.UPDATE, event, event.course.client, request)
     return event
 
 
 # Problem areas, formulation, contract, goals --------------------------------------------
 
 
-def _check_focus(area: ProblemArea) -> None:
-    """At most two focus areas and one primary (IPT.md §4): a third is refused."""
-    others = ProblemArea.objects.filter(course_id=area.course_id).exclude(pk=area.pk)
-    if area.is_primary and area.is_secondary:
+def _check_focus(course_id: int, pk: int | None, data: ProblemAreaData) -> None:
+    """At most two focus areas and one primary (docs/ipt.md §4): a third is refused."""
+    others = ProblemArea.objects.filter(course_id=course_id)
+    if pk is not None:
+        others = others.exclude(pk=pk)
+    is_focus = data.is_primary or data.is_secondary
+    if data.is_primary and data.is_secondary:
         raise ValidationError(
             {"is_secondary": _("An area is either the primary or the second focus.")}
         )
     if (
-        area.is_focus
+        is_focus
         and others.filter(models.Q(is_primary=True) | models.Q(is_secondary=True)).count() >= 2
     ):
         raise ValidationError(
@@ -477,7 +598,7 @@ def _check_focus(area: ProblemArea) -> None:
                 "Take one of them out of focus before choosing another."
             )
         )
-    if area.is_primary and others.filter(is_primary=True).exists():
+    if data.is_primary and others.filter(is_primary=True).exists():
         raise ValidationError(
             {
                 "is_primary": _(
@@ -485,24 +606,20 @@ def _check_focus(area: ProblemArea) -> None:
                 )
             }
         )
-    if area.is_secondary and not area.is_primary and others.filter(is_secondary=True).exists():
+    if data.is_secondary and not data.is_primary and others.filter(is_secondary=True).exists():
         raise ValidationError({"is_secondary": _("Another area is already the second focus.")})
 
 
-def _clean_details(area: str, details: Mapping[str, Any] | None) -> dict[str, str]:
+def _area_changes(area: str, data: ProblemAreaData) -> dict[str, object]:
+    """What is saved: the fields that belong to ``area``, its details cleaned."""
+    changes = _changes(data)
+    if area != Area.ROLE_DISPUTE:
+        changes["other_person"], changes["dispute_stage"] = None, ""
+    if area != Area.GRIEF:
+        changes["mourning_progress"] = ""
     allowed = [key for key, _label in AREA_FIELDS[area]]
-    return {k: str(details[k]) for k in allowed if details and details.get(k)}
-
-
-def _save_area(area: ProblemArea) -> None:
-    if area.area != Area.ROLE_DISPUTE:
-        area.other_person, area.dispute_stage = None, ""
-    if area.area != Area.GRIEF:
-        area.mourning_progress = ""
-    area.details = _clean_details(area.area, area.details)
-    _check_focus(area)
-    area.full_clean()
-    area.save()
+    changes["details"] = {k: str(data.details[k]) for k in allowed if data.details.get(k)}
+    return changes
 
 
 @transaction.atomic
@@ -511,16 +628,20 @@ def problem_area_create(
     actor: User,
     course: Course,
     area: str,
-    data: Mapping[str, Any],
+    data: ProblemAreaData,
     request: HttpRequest | None = None,
 ) -> ProblemArea:
-    _lock(course)
+    _require_write(actor, course.client)
+    lock_version(course, None)
     if course.problem_areas.filter(area=area).exists():
         raise ValidationError({"area": _("This problem area is already recorded for the course.")})
-    obj = ProblemArea(course=course, area=area, created_by=actor, updated_by=actor)
-    _apply(obj, data, PROBLEM_AREA_FIELDS)
-    _save_area(obj)
-    _audit(actor, "create", obj, course.client, request)
+    obj = ProblemArea(
+        course=course, area=area, created_by=actor, updated_by=actor, **_area_changes(area, data)
+    )
+    _check_focus(course.pk, None, data)
+    obj.full_clean()
+    obj.save()
+    _audit(actor, Action.CREATE, obj, course.client, request)
     return obj
 
 
@@ -530,18 +651,17 @@ def problem_area_update(
     actor: User,
     problem_area: ProblemArea,
     version: int,
-    data: Mapping[str, Any],
+    data: ProblemAreaData,
     request: HttpRequest | None = None,
 ) -> ProblemArea:
-    _lock(problem_area.course)
-    current = _lock(problem_area)
-    if current.version != version:
-        raise EditConflict()
-    _apply(current, data, PROBLEM_AREA_FIELDS)
-    current.version += 1
-    current.updated_by = actor
-    _save_area(current)
-    _audit(actor, "update", current, current.course.client, request)
+    _require_write(actor, problem_area.course.client)
+    lock_version(problem_area.course, None)
+    current = lock_version(problem_area, version)
+    _check_focus(current.course_id, current.pk, data)
+    current = update_versioned(
+        current, version=None, changes=_area_changes(current.area, data), updated_by=actor
+    )
+    _audit(actor, Action.UPDATE, current, current.course.client, request)
     return current
 
 
@@ -551,44 +671,47 @@ def formulation_save(
     actor: User,
     course: Course,
     version: int,
-    data: Mapping[str, Any],
+    data: FormulationData,
     request: HttpRequest | None = None,
 ) -> Formulation:
+    _require_write(actor, course.client)
     existing = Formulation.objects.filter(course=course).first()
     if existing is None:
         if version != 0:
             raise EditConflict()
         return _create(
-            Formulation(course=course),
+            Formulation,
             actor=actor,
             data=data,
-            fields=FORMULATION_FIELDS,
             client=course.client,
             request=request,
+            course=course,
         )
-    formulation = _update_versioned(
-        existing, actor=actor, version=version, data=data, fields=FORMULATION_FIELDS
+    formulation = update_versioned(
+        existing, version=version, changes=_changes(data), updated_by=actor
     )
-    _audit(actor, "update", formulation, course.client, request)
+    _audit(actor, Action.UPDATE, formulation, course.client, request)
     return formulation
 
 
 @transaction.atomic
 def contract_record(
-    *, actor: User, course: Course, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User, course: Course, data: ContractData, request: HttpRequest | None = None
 ) -> ContractVersion:
     """Record the contract, or renegotiate it: every change is a new version with a reason.
 
     The course's planned number of sessions and frequency follow the latest version.
     """
-    course = _lock(course)
+    _require_write(actor, course.client)
+    course = lock_version(course, None)
     last = course.contracts.order_by("-number").first()
     contract = ContractVersion(
-        course=course, number=(last.number + 1) if last else 1, created_by=actor, updated_by=actor
+        course=course,
+        number=(last.number + 1) if last else 1,
+        created_by=actor,
+        updated_by=actor,
+        **_changes(data),
     )
-    _apply(contract, data, CONTRACT_FIELDS)
-    if last is None:
-        contract.reason = contract.reason or ""
     contract.full_clean()
     contract.save()
     course.planned_sessions, course.frequency = contract.planned_sessions, contract.frequency
@@ -598,21 +721,17 @@ def contract_record(
     course.updated_by = actor
     course.full_clean()
     course.save()
-    _audit(actor, "create", contract, course.client, request)
+    _audit(actor, Action.CREATE, contract, course.client, request)
     return contract
 
 
 @transaction.atomic
 def goal_create(
-    *, actor: User, course: Course, data: Mapping[str, Any], request: HttpRequest | None = None
+    *, actor: User, course: Course, data: GoalData, request: HttpRequest | None = None
 ) -> Goal:
+    _require_write(actor, course.client)
     return _create(
-        Goal(course=course),
-        actor=actor,
-        data=data,
-        fields=("problem_area", "text"),
-        client=course.client,
-        request=request,
+        Goal, actor=actor, data=data, client=course.client, request=request, course=course
     )
 
 
@@ -626,6 +745,7 @@ def goal_rate(
     session: Session | None = None,
     request: HttpRequest | None = None,
 ) -> GoalRating:
+    _require_write_or_own_portal(actor, goal.course.client)
     obj = GoalRating(
         goal=goal,
         rating=rating,
@@ -636,7 +756,7 @@ def goal_rate(
     )
     obj.full_clean()
     obj.save()
-    _audit(actor, "create", obj, goal.course.client, request)
+    _audit(actor, Action.CREATE, obj, goal.course.client, request)
     return obj
 
 
@@ -648,13 +768,14 @@ def technique_create(
     *,
     actor: User,
     session: Session,
-    kind: str,
-    details: Mapping[str, Any],
+    data: TechniqueData,
     request: HttpRequest | None = None,
 ) -> Technique:
+    _require_write(actor, session.course.client)
     _refuse_if_signed(session)
+    kind = data.kind
     allowed = [key for key, _label in TECHNIQUE_FIELDS.get(kind, [])]
-    clean = {k: str(details[k]) for k in allowed if details.get(k)}
+    clean = {k: str(data.details[k]) for k in allowed if data.details.get(k)}
     obj = Technique(session=session, kind=kind, details=clean, created_by=actor, updated_by=actor)
     obj.full_clean()
     obj.save()
@@ -662,7 +783,7 @@ def technique_create(
         Session.objects.filter(pk=session.pk).update(
             techniques_used=[*session.techniques_used, kind]
         )
-    _audit(actor, "create", obj, session.course.client, request)
+    _audit(actor, Action.CREATE, obj, session.course.client, request)
     return obj
 
 
@@ -672,25 +793,24 @@ def termination_save(
     actor: User,
     course: Course,
     version: int,
-    data: Mapping[str, Any],
+    data: TerminationData,
     request: HttpRequest | None = None,
 ) -> TerminationRecord:
+    _require_write(actor, course.client)
     existing = TerminationRecord.objects.filter(course=course).first()
     if existing is None:
         if version != 0:
             raise EditConflict()
         return _create(
-            TerminationRecord(course=course),
+            TerminationRecord,
             actor=actor,
             data=data,
-            fields=TERMINATION_FIELDS,
             client=course.client,
             request=request,
+            course=course,
         )
-    record = _update_versioned(
-        existing, actor=actor, version=version, data=data, fields=TERMINATION_FIELDS
-    )
-    _audit(actor, "update", record, course.client, request)
+    record = update_versioned(existing, version=version, changes=_changes(data), updated_by=actor)
+    _audit(actor, Action.UPDATE, record, course.client, request)
     return record
 
 
@@ -699,21 +819,25 @@ def phase_task_set(
     *,
     actor: User,
     course: Course,
-    task_code: str,
-    status: str,
-    note: str = "",
+    data: TaskMarkData,
     request: HttpRequest | None = None,
 ) -> PhaseTaskStatus:
+    _require_write(actor, course.client)
     obj, created = PhaseTaskStatus.objects.select_for_update().get_or_create(
         course=course,
-        task_code=task_code,
-        defaults={"status": status, "note": note, "created_by": actor, "updated_by": actor},
+        task_code=data.task_code,
+        defaults={
+            "status": data.status,
+            "note": data.note,
+            "created_by": actor,
+            "updated_by": actor,
+        },
     )
     if not created:
-        obj.status, obj.note, obj.updated_by = status, note, actor
+        obj.status, obj.note, obj.updated_by = data.status, data.note, actor
     obj.full_clean()
     obj.save()
-    _audit(actor, "create" if created else "update", obj, course.client, request)
+    _audit(actor, Action.CREATE if created else Action.UPDATE, obj, course.client, request)
     return obj
 
 
@@ -727,7 +851,8 @@ def task_set(
     *, actor: User, session: Session, text: str, request: HttpRequest | None = None
 ) -> BetweenSessionTask:
     """The clinician sets something for the client to try before the next session."""
-    _refuse_if_signed(_lock(session))
+    _require_write(actor, session.course.client)
+    _refuse_if_signed(lock_version(session, None))
     task = BetweenSessionTask(
         course=session.course,
         set_in_session=session,
@@ -737,7 +862,7 @@ def task_set(
     )
     task.full_clean()
     task.save()
-    _audit(actor, "create", task, session.course.client, request)
+    _audit(actor, Action.CREATE, task, session.course.client, request)
     return task
 
 
@@ -754,6 +879,7 @@ def task_update_by_client(
 ) -> BetweenSessionTask:
     """The client says how it went: done or not (yet), with an optional note. Only their own
     tasks (anything else is refused as if it did not exist)."""
+    _require_own_portal(actor, client)
     current = (
         BetweenSessionTask.objects.select_for_update()
         .filter(pk=task.pk, course__client=client)
@@ -765,14 +891,17 @@ def task_update_by_client(
         raise EditConflict()
     if status not in BetweenSessionTask.Status.values:
         raise ValidationError({"status": _("Choose one of the answers shown.")})
-    current.status = status
-    current.client_note = note.strip()
-    current.client_updated_at = timezone.now()
-    current.updated_by = actor
-    current.version += 1
-    current.full_clean()
-    current.save()
-    _audit(actor, "update", current, client, request)
+    current = update_versioned(
+        current,
+        version=None,
+        changes={
+            "status": status,
+            "client_note": note.strip(),
+            "client_updated_at": timezone.now(),
+        },
+        updated_by=actor,
+    )
+    _audit(actor, Action.UPDATE, current, client, request)
     return current
 
 
@@ -786,8 +915,9 @@ def task_review(
     request: HttpRequest | None = None,
 ) -> BetweenSessionTask:
     """The clinician reviews a task from an earlier session in this one (done / not done)."""
-    current = _lock(task)
-    _refuse_if_signed(_lock(session))
+    _require_write(actor, session.course.client)
+    current = lock_version(task, None)
+    _refuse_if_signed(lock_version(session, None))
     errors: dict[str, list[str]] = {}
     if current.course_id != session.course_id:
         errors["__all__"] = [_("That task belongs to another course.")]
@@ -797,11 +927,11 @@ def task_review(
         errors["status"] = [_("Choose done or not done.")]
     if errors:
         raise ValidationError(errors)
-    current.status = status
-    current.reviewed_in_session = session
-    current.updated_by = actor
-    current.version += 1
-    current.full_clean()
-    current.save()
-    _audit(actor, "update", current, session.course.client, request)
+    current = update_versioned(
+        current,
+        version=None,
+        changes={"status": status, "reviewed_in_session": session},
+        updated_by=actor,
+    )
+    _audit(actor, Action.UPDATE, current, session.course.client, request)
     return current
