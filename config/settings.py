@@ -19,6 +19,7 @@ from openipt.core.env import (
     env_str,
     secret_key_from_file,
 )
+from openipt.core.net import trusted_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OPENIPT_VAR_DIR", str(BASE_DIR / "var")))
@@ -195,6 +196,9 @@ OPENIPT_INVITATION_DAYS = env_int("OPENIPT_INVITATION_DAYS", 7)
 # an assigned questionnaire not completed this many days after its due date expires.
 OPENIPT_ALERT_ESCALATION_MINUTES = env_int("OPENIPT_ALERT_ESCALATION_MINUTES", 60)
 OPENIPT_ASSIGNMENT_EXPIRY_DAYS = env_int("OPENIPT_ASSIGNMENT_EXPIRY_DAYS", 7)
+# Break-glass: how long an emergency access to a client outside one's care team lasts
+# (docs/adr/0016-emergency-access.md).
+OPENIPT_BREAK_GLASS_MINUTES = env_int("OPENIPT_BREAK_GLASS_MINUTES", 60)
 
 # Sessions: idle time-out (minutes) and an absolute lifetime (hours).
 OPENIPT_IDLE_TIMEOUT_MINUTES = env_int("OPENIPT_IDLE_TIMEOUT_MINUTES", 15)
@@ -215,6 +219,11 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("OPENIPT_BEHIND_PROXY") else None
 )
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client:
+# the audit source address and the rate limits use the rightmost hop that is not one of
+# them (openipt/core/net.py). Empty: the header is ignored and REMOTE_ADDR is the client.
+OPENIPT_TRUSTED_PROXIES = env_list("OPENIPT_TRUSTED_PROXIES")
+trusted_networks(OPENIPT_TRUSTED_PROXIES)  # a typo stops start-up rather than trusting nobody
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -299,6 +308,7 @@ STATIC_URL_PATH = "/static/"
 
 # Idempotent background tasks that `manage.py periodic` enqueues (serve runs it every minute).
 OPENIPT_PERIODIC_TASKS = [
+    "openipt.accounts.tasks.send_weekly_staff_summaries",
     "openipt.measures.tasks.escalate_overdue_alerts",
     "openipt.measures.tasks.refresh_assignments",
     "openipt.scheduling.tasks.send_due_reminders",

@@ -30,6 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openipt.accounts import services as account_services
 from openipt.audit.models import AuditEvent
+from openipt.clients.tests.matrix import emergency_access
 from openipt.measures.tests.matrix import dana_alert
 from openipt.portal.tests.matrix import (
     consultation_request,
@@ -42,7 +43,7 @@ from openipt.portal.tests.matrix import (
     portal_token,
 )
 from openipt.scheduling.tests.matrix import bogus_feed_token, dana_appointment, dana_course
-from openipt.testing.personas import Personas
+from openipt.testing.personas import Personas, make_staff
 
 # Outcome labels.
 OK = "200"
@@ -135,6 +136,16 @@ def _invite(p: Personas) -> tuple[Any, str]:
     )  # fmt: skip
 
 
+def pending_grant(p: Personas) -> dict[str, Any]:
+    """A second administrator asks for Alice's supervisor role: it waits for Adam."""
+    zoe = make_staff(p.practice, "zoe@riverside.test", "Zoe Admin", admin=True, clinician=False)
+    result = account_services.staff_update(
+        actor=zoe, membership=p.membership(p.alice), is_admin=False, is_supervisor=True,
+        is_clinician=True, supervisors=[p.membership(p.bob)],
+    )  # fmt: skip
+    return {"uuid": result.pending[0].uuid}
+
+
 def course_of_dana(*parts: str) -> Callable[[Personas], dict[str, Any]]:
     """URL arguments inside an IPT course of Dana's (with one of each record in it)."""
 
@@ -192,12 +203,21 @@ MATRIX: dict[str, Route] = {
     "accounts:staff-list": signed_in(NOT_FOUND, adam=OK),
     "accounts:staff-invite": signed_in(NOT_FOUND, adam=OK),
     "accounts:invitation-revoke": signed_in(NOT_ALLOWED, kwargs=pending_invitation, dana=NOT_FOUND),
+    "accounts:grant-list": signed_in(NOT_FOUND, adam=OK),
+    "accounts:grant-approve": signed_in(NOT_ALLOWED, kwargs=pending_grant, dana=NOT_FOUND),
+    "accounts:grant-refuse": signed_in(NOT_ALLOWED, kwargs=pending_grant, dana=NOT_FOUND),
     "accounts:staff-edit": signed_in(NOT_FOUND, adam=OK, kwargs=alice_membership),
     "accounts:staff-deactivate": signed_in(NOT_ALLOWED, kwargs=alice_membership, dana=NOT_FOUND),
     "accounts:invitation-accept": everyone(OK, kwargs=invitation_token, dana=NOT_FOUND),
+    # break-glass review (docs/adr/0016-emergency-access.md)
+    "accounts:emergency-access": signed_in(NOT_FOUND, adam=OK),
+    "accounts:emergency-access-review": signed_in(
+        NOT_ALLOWED, kwargs=emergency_access, dana=NOT_FOUND
+    ),
     # clients
     "clients:list": signed_in(OK, dana=NOT_FOUND),
     "clients:create": signed_in(OK, dana=NOT_FOUND),
+    "clients:emergency": signed_in(OK, dana=NOT_FOUND),
     "clients:detail": signed_in(OK, kwargs=dana, **CLINICAL),
     "clients:edit": signed_in(OK, kwargs=dana, **CLINICAL_WRITE),
     "clients:status": signed_in(OK, kwargs=dana, **CLINICAL_WRITE),

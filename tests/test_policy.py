@@ -7,12 +7,17 @@ admins without clinical access, and nothing across practices.
 
 from __future__ import annotations
 
+import datetime as dt
+from types import SimpleNamespace
+
 import pytest
+import time_machine
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership, Supervision, User
-from openipt.clients.models import CareTeamMember, Client
+from openipt.clients.models import CareTeamMember, Client, EmergencyAccess
 from openipt.testing.personas import PASSWORD, make_client, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -245,6 +250,104 @@ def test_the_filter_and_the_single_check_always_agree(personas):
                 ), (user.email, client, write)
 
 
+# --- Emergency access (docs/adr/0016-emergency-access.md) -------------------------------
+
+
+def _break_glass(user: User, client: Client, *, minutes: int = 60) -> EmergencyAccess:
+    """An emergency access row as the service writes one (the service is tested elsewhere)."""
+    member = _member(user)
+    now = timezone.now()
+    return EmergencyAccess.objects.create(
+        practice_id=client.practice_id, client=client, membership=member,
+        reason="A reason long enough", started_at=now - dt.timedelta(minutes=1),
+        expires_at=now + dt.timedelta(minutes=minutes),
+    )  # fmt: skip
+
+
+def test_an_unexpired_emergency_access_gives_read_never_write(personas):
+    _break_glass(personas.adam, personas.dana)
+    adam = _member(personas.adam)
+    assert _reachable(adam, write=False) == {personas.dana}
+    assert _reachable(adam, write=True) == set()
+    assert policy.can_access_client(adam, personas.dana)
+    assert not policy.can_access_client(adam, personas.dana, write=True)
+
+
+def test_an_emergency_access_ends_when_it_expires(personas):
+    access = _break_glass(personas.adam, personas.dana)
+    with time_machine.travel(access.expires_at + dt.timedelta(seconds=1), tick=False):
+        adam = _member(personas.adam)
+        assert _reachable(adam, write=False) == set()
+        assert not policy.can_access_client(adam, personas.dana)
+
+
+def test_an_emergency_access_row_in_another_practice_opens_nothing(personas):
+    """Even a (wrongly) cross-practice row gives no access: the practice decides."""
+    _break_glass(personas.adam, personas.erin)
+    adam = _member(personas.adam)
+    assert _reachable(adam, write=False) == set()
+    assert not policy.can_access_client(adam, personas.erin)
+
+
+def test_an_emergency_access_of_a_member_who_left_opens_nothing(personas):
+    _break_glass(personas.adam, personas.dana)
+    Membership.objects.filter(user=personas.adam).update(is_active=False)
+    adam = _member(personas.adam)
+    assert _reachable(adam, write=False) == set()
+    assert not policy.can_access_client(adam, personas.dana)
+
+
+def test_who_may_break_glass(personas):
+    assert policy.can_open_emergency_access(_member(personas.adam), personas.dana)
+    olga = _member(make_staff(personas.practice, "olga@riverside.test", "Olga Other"))
+    assert policy.can_open_emergency_access(olga, personas.dana)
+    assert policy.can_open_emergency_access(_supervisor_only(personas), personas.dana)
+    # Those who can read the record already do not need it.
+    assert not policy.can_open_emergency_access(_member(personas.alice), personas.dana)
+    assert not policy.can_open_emergency_access(_member(personas.bob), personas.dana)
+    _break_glass(personas.adam, personas.dana)
+    assert not policy.can_open_emergency_access(_member(personas.adam), personas.dana)
+    # Nobody outside the practice, without a role, or without a staff membership.
+    assert not policy.can_open_emergency_access(_member(personas.charlie), personas.dana)
+    assert not policy.can_open_emergency_access(_roleless_staff(personas), personas.dana)
+    assert not policy.can_open_emergency_access(_client_member(personas), personas.dana)
+    assert not policy.can_open_emergency_access(None, personas.dana)
+
+
+def test_who_reviews_an_emergency_access(personas):
+    olgas = _break_glass(
+        make_staff(personas.practice, "olga@riverside.test", "Olga"), personas.dana
+    )
+    adams = _break_glass(personas.adam, personas.dana)
+    adam = _member(personas.adam)
+    assert policy.can_review_emergency_access(adam, olgas)
+    assert policy.can_review_emergency_access(adam, adams)  # the only administrator
+    for member in (_member(personas.alice), _member(personas.bob), _member(personas.charlie), None):
+        assert not policy.can_review_emergency_access(member, olgas)
+    zoe = _member(make_staff(personas.practice, "zoe@riverside.test", "Zoe", admin=True))
+    assert not policy.can_review_emergency_access(adam, adams)  # now Zoe can
+    assert policy.can_review_emergency_access(zoe, adams)
+    other_admin = _member(
+        make_staff(personas.other_practice, "hal@hilltop.test", "Hal", admin=True)
+    )
+    assert not policy.can_review_emergency_access(other_admin, olgas)
+    zoe.is_active = False
+    assert not policy.can_review_emergency_access(zoe, adams)
+
+
+def test_the_filter_and_the_single_check_agree_under_emergency_access(personas):
+    _break_glass(personas.adam, personas.dana)
+    _break_glass(personas.charlie, personas.dana)
+    for user in (personas.adam, personas.charlie, personas.alice):
+        membership = _member(user)
+        for write in (False, True):
+            reachable = _reachable(membership, write=write)
+            for client in (personas.dana, personas.erin):
+                assert policy.can_access_client(membership, client, write=write) is (
+                    client in reachable
+                ), (user.email, client, write)
+
+
 # --- Risk alerts ------------------------------------------------------------------------
 
 
@@ -333,3 +436,27 @@ def test_navigation_follows_the_roles(personas):
     assert seen["caseload"] == {"clinician", "clinician+supervisor"}
     assert seen["schedule"] == {"clinician", "clinician+supervisor"}
     assert seen["alerts"] == {"clinician", "clinician+supervisor", "supervisor"}
+
+
+# --- Separation of duties (docs/adr/0015-separation-of-duties.md) -----------------------
+
+
+def test_admins_change_the_access_of_others_in_their_practice_only(personas):
+    adam, alice = _member(personas.adam), _member(personas.alice)
+    assert policy.can_change_staff_access(adam, alice)
+    assert not policy.can_change_staff_access(adam, adam)
+    assert not policy.can_change_staff_access(alice, adam)
+    assert not policy.can_change_staff_access(adam, _member(personas.charlie))
+
+
+def test_deciding_a_grant_takes_an_uninvolved_admin_to_approve(personas):
+    adam, alice, bob = _member(personas.adam), _member(personas.alice), _member(personas.bob)
+    grant = SimpleNamespace(
+        practice_id=personas.practice.pk, requested_by_id=personas.adam.pk,
+        membership_id=alice.pk, supervisor_id=bob.pk,
+    )  # fmt: skip
+    assert not policy.can_decide_grant(alice, grant, approve=False)
+    assert policy.can_decide_grant(adam, grant, approve=False)
+    assert not policy.can_decide_grant(adam, grant, approve=True)  # he asked for it
+    zoe = _member(make_staff(personas.practice, "zoe@riverside.test", "Zoe", admin=True))
+    assert policy.can_decide_grant(zoe, grant, approve=True)

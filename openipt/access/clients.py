@@ -6,9 +6,10 @@ import uuid as uuid_lib
 
 from django.http import Http404, HttpRequest
 
-from openipt.accounts.models import User
+from openipt.accounts import policy
+from openipt.accounts.models import Membership, User
 from openipt.audit.services import record_read
-from openipt.clients.models import Client
+from openipt.clients.models import Client, EmergencyAccess
 from openipt.clients.selectors import accessible_clients
 
 
@@ -45,3 +46,25 @@ def audit_on_get(request: HttpRequest) -> HttpRequest | None:
     ``None`` on a POST, which redirects when it succeeds (a refused POST that shows the
     record again records its read itself where the page did so before)."""
     return request if request.method == "GET" else None
+
+
+def access_emergency_admin(user: User) -> Membership:
+    """The user's membership if they administer a practice (and so review its emergency
+    accesses); otherwise ``Http404``."""
+    membership = policy.staff_membership(user)
+    if membership is None or not policy.can_manage_practice(membership):
+        raise Http404
+    return membership
+
+
+def access_emergency_access(user: User, access_uuid: str | uuid_lib.UUID) -> EmergencyAccess:
+    """An emergency access of the administrator's practice, for review; else ``Http404``."""
+    admin = access_emergency_admin(user)
+    access = (
+        EmergencyAccess.objects.filter(practice_id=admin.practice_id, uuid=parse_uuid(access_uuid))
+        .select_related("client")
+        .first()
+    )
+    if access is None:
+        raise Http404
+    return access

@@ -145,13 +145,35 @@ class StaffEditForm(RolesMixin):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, supervisor_choices: QuerySet[Membership], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        supervisor_choices: QuerySet[Membership],
+        read_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["supervisors"]
         assert isinstance(field, MemberChoiceField)  # noqa: S101
         field.queryset = supervisor_choices
+        if read_only:
+            # One's own roles are shown, not offered (docs/adr/0015-separation-of-duties.md).
+            # Only the widgets are disabled: a crafted POST still reaches the service, which
+            # refuses it next to the field.
+            for bound in self.fields.values():
+                bound.widget.attrs["disabled"] = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         self.check_roles()
         return data
+
+
+class GrantRefuseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=300,
+        required=False,
+        validators=[no_markup],
+        help_text=_("Optional. Kept with the request; not sent to anyone."),
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid as uuid_lib
 from typing import Any, ClassVar
 
@@ -10,6 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from openipt.core.models import BaseModel
+
+
+def token_hash(token: str) -> str:
+    """What is stored of an invitation's secret token: only its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -161,3 +167,124 @@ class Invitation(BaseModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class RoleGrant(BaseModel):
+    """A clinical role, a supervision or an invitation with a clinical role, waiting for a
+    second administrator (docs/adr/0015-separation-of-duties.md).
+
+    Only written when the practice has more than one active administrator; with one, the
+    change takes effect at once and the audit log (and the weekly summary) is its record.
+    Nothing here takes effect until ``decision`` is ``approved``.
+    """
+
+    class Kind(models.TextChoices):
+        CLINICIAN = "clinician", _("Clinician role")
+        SUPERVISOR = "supervisor", _("Supervisor role")
+        SUPERVISION = "supervision", _("Supervision")
+        INVITATION = "invitation", _("Invitation with a clinical role")
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # The person who gains the role, or the supervisee of a supervision.
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
+    )
+    supervisor = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
+    )
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind__in=["clinician", "supervisor"],
+                        membership__isnull=False,
+                        supervisor__isnull=True,
+                        invitation__isnull=True,
+                    )
+                    | Q(
+                        kind="supervision",
+                        membership__isnull=False,
+                        supervisor__isnull=False,
+                        invitation__isnull=True,
+                    )
+                    | Q(
+                        kind="invitation",
+                        membership__isnull=True,
+                        supervisor__isnull=True,
+                        invitation__isnull=False,
+                    )
+                ),
+                name="accounts_rolegrant_kind_shape",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(decision="") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="accounts_rolegrant_decided_fully",
+            ),
+            # The second pair of eyes: whoever asked cannot approve (they may withdraw).
+            models.CheckConstraint(
+                condition=~Q(decision="approved") | ~Q(decided_by=models.F("requested_by")),
+                name="accounts_rolegrant_not_approved_by_requester",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "membership"],
+                condition=Q(decision="", kind__in=["clinician", "supervisor"]),
+                name="accounts_rolegrant_one_pending_role",
+            ),
+            models.UniqueConstraint(
+                fields=["membership", "supervisor"],
+                condition=Q(decision="", kind="supervision"),
+                name="accounts_rolegrant_one_pending_supervision",
+            ),
+            models.UniqueConstraint(
+                fields=["invitation"],
+                condition=Q(decision=""),
+                name="accounts_rolegrant_one_pending_invitation",
+            ),
+        ]
+        indexes = [models.Index(fields=["practice", "decision", "requested_at"])]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.decision == ""
+
+
+class StaffChangeSummary(BaseModel):
+    """That the weekly summary of staff-access changes for one ISO week went out (or had
+    nothing to report): the periodic task runs every minute and sends at most once."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    iso_year = models.PositiveSmallIntegerField()
+    iso_week = models.PositiveSmallIntegerField()
+    changes = models.PositiveIntegerField(default=0)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "iso_year", "iso_week"],
+                name="accounts_staffchangesummary_one_per_week",
+            ),
+            models.CheckConstraint(
+                condition=Q(iso_week__gte=1, iso_week__lte=53),
+                name="accounts_staffchangesummary_week_range",
+            ),
+        ]

@@ -6,10 +6,15 @@ person without access cannot even learn that a record exists).
 
 Rules:
 - Clinical access to a client comes only from an active place on the client's care team
-  (read and write), or from supervising an active care-team member (read only).
+  (read and write), from supervising an active care-team member (read only), or from an
+  unexpired emergency ("break-glass") access opened with a stated reason (read only,
+  reviewed by an administrator afterwards; docs/adr/0016-emergency-access.md).
 - The admin role manages the practice, its staff and the audit log; it gives no clinical
   access by itself.
 - Nothing crosses practices.
+- Separation of duties: nobody changes their own roles or supervision; with more than one
+  active administrator a clinical role or a supervision needs a second administrator, who
+  neither asked for it nor gains from it (docs/adr/0015-separation-of-duties.md).
 """
 
 from __future__ import annotations
@@ -17,8 +22,19 @@ from __future__ import annotations
 from typing import Protocol, TypeGuard, cast
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from openipt.accounts.models import Membership, Supervision, User
+from openipt.accounts.models import Membership, RoleGrant, Supervision, User
+
+
+class EmergencyAccessRecord(Protocol):
+    """An emergency access as the policy sees one (``clients.EmergencyAccess``)."""
+
+    @property
+    def practice_id(self) -> int: ...
+
+    @property
+    def membership_id(self) -> int: ...
 
 
 class ClientRecord(Protocol):
@@ -60,6 +76,48 @@ def can_manage_practice(membership: Membership | None) -> bool:
     return membership is not None and membership.is_staff_member and membership.is_admin
 
 
+# Separation of duties (docs/adr/0015-separation-of-duties.md, docs/quality.md S16).
+
+
+def can_change_staff_access(actor: Membership | None, target: Membership) -> bool:
+    """Administrators change the roles and supervision of others in their practice, never
+    their own."""
+    return (
+        can_manage_practice(actor)
+        and actor is not None
+        and actor.is_active
+        and actor.practice_id == target.practice_id
+        and actor.pk != target.pk
+    )
+
+
+def grants_need_second_admin(practice_id: int) -> bool:
+    """With two or more active administrators, clinical roles and supervision wait for a
+    second one; with one, there is nobody to ask, and the weekly summary is the check."""
+    admins = Membership.objects.filter(
+        practice_id=practice_id, kind=Membership.Kind.STAFF, is_admin=True, is_active=True
+    )
+    return admins.count() > 1
+
+
+def can_decide_grant(actor: Membership | None, grant: RoleGrant, *, approve: bool) -> bool:
+    """Any administrator of the practice may refuse (or withdraw) a request; approving it
+    takes one who neither asked for it nor is a party to it."""
+    if not (
+        can_manage_practice(actor)
+        and actor is not None
+        and actor.is_active
+        and actor.practice_id == grant.practice_id
+    ):
+        return False
+    if not approve:
+        return True
+    return actor.user_id != grant.requested_by_id and actor.pk not in {
+        grant.membership_id,
+        grant.supervisor_id,
+    }
+
+
 def can_create_client(membership: Membership | None) -> bool:
     return (
         membership is not None
@@ -99,6 +157,12 @@ def _supervised_q(membership: Membership) -> Q:
     )
 
 
+def _emergency_q(membership: Membership) -> Q:
+    # ``timezone.now`` at query time: an access ends when its clock does, mid-request included.
+    unexpired = membership.emergency_accesses.filter(expires_at__gt=timezone.now())
+    return Q(pk__in=unexpired.values("client_id"))
+
+
 def _is_active_staff(membership: Membership | None) -> TypeGuard[Membership]:
     return membership is not None and membership.is_active and membership.is_staff_member
 
@@ -108,24 +172,57 @@ def client_access_q(membership: Membership | None, *, write: bool = False) -> Q:
     if not _is_active_staff(membership):
         return Q(pk__in=[])
     q = _care_team_q(membership)
-    if not write and membership.is_supervisor:
-        q |= _supervised_q(membership)
+    if not write:
+        q |= _emergency_q(membership)
+        if membership.is_supervisor:
+            q |= _supervised_q(membership)
     return Q(practice_id=membership.practice_id) & q
 
 
-def can_access_client(membership: Membership | None, client: ClientRecord, *, write: bool) -> bool:
+def can_access_client(
+    membership: Membership | None, client: ClientRecord, *, write: bool = False
+) -> bool:
     """The same rule as ``client_access_q``, for one client already in hand."""
     if not _is_active_staff(membership) or membership.practice_id != client.practice_id:
         return False
     if membership.care_teams.filter(client_id=client.pk, is_active=True).exists():
         return True
-    if write or not membership.is_supervisor:
+    if write:
         return False
-    return (
+    unexpired = membership.emergency_accesses.filter(expires_at__gt=timezone.now())
+    if unexpired.filter(client_id=client.pk).exists():
+        return True
+    return membership.is_supervisor and (
         _supervisees(membership)
         .filter(care_teams__is_active=True, care_teams__client_id=client.pk)
         .exists()
     )
+
+
+def can_open_emergency_access(membership: Membership | None, client: ClientRecord) -> bool:
+    """Break-glass is for active clinicians, supervisors and administrators of the client's
+    practice who cannot read the record already (anyone who can does not need it)."""
+    return (
+        can_be_on_care_team(membership)
+        and membership is not None
+        and membership.practice_id == client.practice_id
+        and not can_access_client(membership, client, write=False)
+    )
+
+
+def can_review_emergency_access(
+    membership: Membership | None, access: EmergencyAccessRecord
+) -> bool:
+    """An administrator of the practice reviews emergency accesses; not their own while
+    another administrator could (docs/adr/0015-separation-of-duties.md)."""
+    if not (
+        can_manage_practice(membership)
+        and membership is not None
+        and membership.is_active
+        and membership.practice_id == access.practice_id
+    ):
+        return False
+    return membership.pk != access.membership_id or not grants_need_second_admin(access.practice_id)
 
 
 def alert_recipient_q(membership: Membership | None) -> Q:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid as uuid_lib
 
 from allauth.mfa.models import Authenticator
@@ -9,9 +10,16 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from openipt.accounts.models import Invitation, Membership, Supervision, User
+from openipt.accounts.models import (
+    Invitation,
+    Membership,
+    RoleGrant,
+    Supervision,
+    User,
+    token_hash,
+)
 from openipt.accounts.policy import can_manage_practice, staff_membership
-from openipt.accounts.services import token_hash
+from openipt.audit.models import AuditEvent
 
 
 def access_practice_admin(user: User) -> Membership:
@@ -100,3 +108,77 @@ def invitation_by_token(token: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("practice").filter(token_hash=token_hash(token)).first()
     )
+
+
+# Separation of duties: requests waiting for a second administrator, and the audit log's
+# record of every change to staff access (docs/adr/0015-separation-of-duties.md).
+
+# The audit events that change who may do what: roles, supervision, invitations, grants,
+# joining and leaving, and first-run setup (the first administrator's own roles).
+STAFF_ACCESS_OBJECTS = (
+    "accounts.membership",
+    "accounts.rolegrant",
+    "accounts.invitation",
+    "accounts.practice",
+)
+
+
+def staff_changes(
+    practice_id: int, *, since: dt.datetime, until: dt.datetime | None = None
+) -> QuerySet[AuditEvent]:
+    """Every change to staff access in the practice, newest first, from the audit log (the
+    hash-chained record, rather than tables an administrator could edit)."""
+    events = AuditEvent.objects.filter(
+        practice_id=practice_id,
+        action=AuditEvent.Action.ADMIN,
+        object_type__in=STAFF_ACCESS_OBJECTS,
+        occurred_at__gte=since,
+    )
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return events.order_by("-occurred_at", "-id")
+
+
+def _grants(admin: Membership) -> QuerySet[RoleGrant]:
+    return RoleGrant.objects.filter(practice_id=admin.practice_id).select_related(
+        "membership__user", "supervisor__user", "invitation", "requested_by", "decided_by"
+    )
+
+
+def pending_grants(admin: Membership) -> QuerySet[RoleGrant]:
+    return _grants(admin).filter(decision="").order_by("requested_at", "id")
+
+
+def recent_grant_decisions(admin: Membership, *, since: dt.datetime) -> QuerySet[RoleGrant]:
+    return _grants(admin).exclude(decision="").filter(decided_at__gte=since).order_by("-decided_at")
+
+
+def access_grant(admin: Membership, uuid: str | uuid_lib.UUID) -> RoleGrant:
+    grant = _grants(admin).filter(uuid=_parse_uuid(uuid)).first()
+    if grant is None:
+        raise Http404
+    return grant
+
+
+def pending_roles_of(membership: Membership) -> set[str]:
+    """The clinical roles (``RoleGrant.Kind`` values) waiting for approval for this person."""
+    kinds = RoleGrant.objects.filter(
+        membership=membership,
+        decision="",
+        kind__in=[RoleGrant.Kind.CLINICIAN, RoleGrant.Kind.SUPERVISOR],
+    ).values_list("kind", flat=True)
+    return set(kinds)
+
+
+def pending_supervisors_of(membership: Membership) -> QuerySet[Membership]:
+    return Membership.objects.filter(
+        pk__in=RoleGrant.objects.filter(
+            membership=membership, decision="", kind=RoleGrant.Kind.SUPERVISION
+        ).values("supervisor_id")
+    )
+
+
+def admin_count(admin: Membership) -> int:
+    return Membership.objects.filter(
+        practice_id=admin.practice_id, kind=Membership.Kind.STAFF, is_admin=True, is_active=True
+    ).count()

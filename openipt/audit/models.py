@@ -23,6 +23,9 @@ class AuditEvent(models.Model):
         LOGOUT = "logout", _("Sign out")
         LOGIN_FAILED = "login_failed", _("Failed sign-in")
         ADMIN = "admin", _("Practice administration")
+        DUPLICATE = "duplicate", _("Possible duplicate flagged")
+        EMERGENCY_ACCESS = "emergency_access", _("Emergency access opened")
+        EMERGENCY_REVIEW = "emergency_review", _("Emergency access reviewed")
 
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(db_index=True)

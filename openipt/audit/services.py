@@ -37,6 +37,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from openipt.audit.models import AuditEvent
+from openipt.core.net import client_ip
 
 
 class Actor(Protocol):
@@ -100,14 +101,15 @@ def event_digest(event: AuditEvent) -> str:
 
 
 def client_address(request: HttpRequest | None) -> str:
-    """The address the request came from, as the server saw it (``REMOTE_ADDR``).
+    """The address the request came from: ``REMOTE_ADDR``, or behind a proxy named in
+    ``OPENIPT_TRUSTED_PROXIES`` the client it reports (``openipt.core.net.client_ip``).
 
-    Behind a reverse proxy the server must be configured to set ``REMOTE_ADDR`` from the
-    proxy's header; we never trust a client-supplied ``X-Forwarded-For`` here.
+    A client-supplied ``X-Forwarded-For`` from anywhere else is never believed. The rate
+    limits key on the same answer.
     """
     if request is None:
         return ""
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+    return client_ip(request)[:45]
 
 
 def record(

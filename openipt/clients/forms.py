@@ -197,3 +197,51 @@ class ConsentForm(forms.Form):
             text_version=d["text_version"],
             notes=d["notes"],
         )
+
+
+class EmergencyAccessForm(forms.Form):
+    """Break-glass: find one client by what the staff member already knows, exactly, and say
+    why (docs/adr/0016-emergency-access.md). The service checks the reason again."""
+
+    identifier = _text(_("Identifier"), 64, help_text=_("The exact identifier, if you have it."))
+    legal_given_name = _text(_("Legal given name"), 100)
+    legal_family_name = _text(_("Legal family name"), 100)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": DATE_INVALID},
+        help_text=DATE_HELP,
+        widget=_date_input(),
+    )
+    reason = _text(
+        _("Reason for emergency access"),
+        500,
+        required=True,
+        min_length=10,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("At least 10 characters. An administrator reviews every emergency access."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I need this record for an emergency, and I understand that this access and "
+                "every page I open are recorded and reviewed."),
+    )  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        by_name = (
+            data.get("legal_given_name")
+            and data.get("legal_family_name")
+            and data.get("date_of_birth")
+        )
+        if not data.get("identifier") and not by_name and not self.errors:
+            raise forms.ValidationError(
+                _("Give the client's identifier, or their legal given name, legal family name "
+                  "and date of birth."),
+                code="incomplete",
+            )  # fmt: skip
+        return data
+
+
+class EmergencyReviewForm(forms.Form):
+    note = _text(_("Review note"), 500, widget=forms.Textarea(attrs={"rows": 2}))

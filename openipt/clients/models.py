@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinLengthValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import Membership, Practice
@@ -99,11 +100,24 @@ class ClientIdentifier(BaseModel):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="identifiers")
     system = models.CharField(max_length=20, choices=System.choices)
     value = models.CharField(_("identifier"), max_length=64, validators=NO_MARKUP)
+    # Set when someone who may not see the client already holding this value entered it:
+    # the record is kept and flagged for an administrator to merge, rather than telling
+    # them that a known person is in therapy here (ADR 14).
+    duplicate_of = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("possible duplicate of"),
+    )
 
     class Meta:
         constraints = [
+            # One record per identifier, except copies flagged for an administrator to merge.
             models.UniqueConstraint(
                 fields=["practice", "system", "value"],
+                condition=Q(duplicate_of__isnull=True),
                 name="clients_clientidentifier_unique_in_practice",
             )
         ]
@@ -155,3 +169,50 @@ class ConsentRecord(BaseModel):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+
+class EmergencyAccess(BaseModel):
+    """Break-glass: a staff member outside the care team reads a client's record for a
+    limited time after stating why (docs/adr/0016-emergency-access.md). Read only; the
+    policy grants it while ``expires_at`` is in the future. An administrator reviews every
+    one afterwards."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="emergency_accesses")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    reason = models.CharField(
+        _("reason"),
+        max_length=500,
+        validators=[MinLengthValidator(10), reject_angle_brackets],
+    )
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(
+        _("review note"), max_length=500, blank=True, validators=NO_MARKUP
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("started_at")),
+                name="clients_emergencyaccess_expires_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(reviewed_at__isnull=True) | Q(reviewed_by__isnull=False),
+                name="clients_emergencyaccess_reviewed_by_someone",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["membership", "client", "expires_at"]),
+            models.Index(fields=["practice", "reviewed_at"]),
+        ]
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.reviewed_at is not None

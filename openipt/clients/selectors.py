@@ -11,12 +11,19 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
-from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
+from openipt.clients.models import (
+    CareTeamMember,
+    Client,
+    ClientIdentifier,
+    ConsentRecord,
+    EmergencyAccess,
+)
 
 if TYPE_CHECKING:
     from openipt.accounts.models import User
@@ -155,3 +162,127 @@ def primary_clinician_choices(user: User) -> list[Membership]:
 
 def may_create_client(user: User) -> bool:
     return policy.can_create_client(policy.staff_membership(user))
+
+
+# Break-glass (docs/adr/0016-emergency-access.md).
+
+
+def may_open_emergency_access(user: User) -> bool:
+    """Whether the user's roles allow break-glass at all (per client it is decided by
+    ``policy.can_open_emergency_access``)."""
+    return policy.can_be_on_care_team(policy.staff_membership(user))
+
+
+def emergency_access_find(
+    user: User,
+    *,
+    identifier: str = "",
+    given: str = "",
+    family: str = "",
+    dob: dt.date | None = None,
+    audit: HttpRequest | None = None,
+) -> Client | None:
+    """The one client of the user's practice matching an identifier exactly, or a legal
+    given and family name (ignoring case) and date of birth exactly; ``None`` when no single
+    record matches. It tells the searcher no more than they already typed. With ``audit``,
+    a search that matches nobody is recorded too, so fishing shows in the audit log."""
+    membership = policy.staff_membership(user)
+    found: Client | None = None
+    if membership is not None:
+        qs = Client.objects.filter(practice_id=membership.practice_id).exclude(
+            status=Client.Status.ENTERED_IN_ERROR
+        )
+        if identifier.strip():
+            owners = ClientIdentifier.objects.filter(
+                practice_id=membership.practice_id, value=identifier.strip()
+            ).values("client_id")
+            qs = qs.filter(pk__in=owners)
+        elif given.strip() and family.strip() and dob is not None:
+            qs = qs.filter(
+                legal_given_name__iexact=given.strip(),
+                legal_family_name__iexact=family.strip(),
+                date_of_birth=dob,
+            )
+        else:
+            qs = qs.none()
+        matches = list(qs[:2])
+        found = matches[0] if len(matches) == 1 else None
+    if found is None and audit is not None:
+        _record_emergency_miss(user, membership, audit)
+    return found
+
+
+def _record_emergency_miss(user: User, membership: Membership | None, request: HttpRequest) -> None:
+    audit.record(
+        actor=user,
+        action=AuditEvent.Action.EMERGENCY_ACCESS,
+        object_type="clients.emergencyaccess",
+        practice_id=membership.practice_id if membership else None,
+        request=request,
+        detail="refused: no single record matched",
+    )
+
+
+def emergency_access_until(user: User, client: Client) -> dt.datetime | None:
+    """When the user's unexpired emergency access to ``client`` ends, if they have one."""
+    membership = policy.staff_membership(user)
+    if membership is None:
+        return None
+    return (
+        membership.emergency_accesses.filter(client=client, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class EmergencyReviewList:
+    pending: list[EmergencyAccess]
+    recent: list[EmergencyAccess]
+    now: dt.datetime
+
+
+RECENTLY_REVIEWED = 20
+
+
+def emergency_accesses_unreviewed(admin: Membership) -> QuerySet[EmergencyAccess]:
+    return EmergencyAccess.objects.filter(practice_id=admin.practice_id, reviewed_at__isnull=True)
+
+
+def emergency_review_list(
+    admin: Membership, *, audit: HttpRequest | None = None
+) -> EmergencyReviewList:
+    """Every unreviewed emergency access of the administrator's practice, oldest first, and
+    the most recently reviewed ones. With ``audit``, showing any is recorded as one read
+    (client names and reasons are on the page)."""
+    related = ("client", "membership__user", "reviewed_by__user")
+    pending = list(
+        emergency_accesses_unreviewed(admin).select_related(*related).order_by("started_at")
+    )
+    recent = list(
+        EmergencyAccess.objects.filter(practice_id=admin.practice_id, reviewed_at__isnull=False)
+        .select_related(*related)
+        .order_by("-reviewed_at")[:RECENTLY_REVIEWED]
+    )
+    if audit is not None and (pending or recent):
+        _record_review_list_read(
+            audit,
+            admin,
+            object_type="clients.emergencyaccess_list",
+            detail=f"{len(pending)} unreviewed, {len(recent)} reviewed shown",
+        )
+    return EmergencyReviewList(pending=pending, recent=recent, now=timezone.now())
+
+
+def _record_review_list_read(
+    request: HttpRequest, membership: Membership, *, object_type: str, detail: str
+) -> None:
+    audit.record(
+        actor=membership.user,
+        action=AuditEvent.Action.READ,
+        object_type=object_type,
+        practice_id=membership.practice_id,
+        request=request,
+        detail=detail,
+    )

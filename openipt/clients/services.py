@@ -1,7 +1,8 @@
-"""Every write to client records: create, edit, status, care team, consent.
+"""Every write to client records: create, edit, status, care team, consent, emergency access.
 
 Each function is keyword-only, runs in one transaction, validates with ``full_clean`` and
-writes exactly one audit event in the same transaction. Permission is checked here too, so
+writes its audit event in the same transaction (one, plus one per possible duplicate
+identifier flagged, ADR 14). Permission is checked here too, so
 the portal, the API and the workspace cannot disagree.
 """
 
@@ -10,11 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,7 +28,13 @@ from openipt.accounts import policy
 from openipt.accounts.models import Membership, Practice
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
-from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, ConsentRecord
+from openipt.clients.models import (
+    CareTeamMember,
+    Client,
+    ClientIdentifier,
+    ConsentRecord,
+    EmergencyAccess,
+)
 from openipt.core.versioning import lock_version
 
 if TYPE_CHECKING:
@@ -132,7 +144,6 @@ def client_create(
     client.search_name = search_name_for(client)
     client.full_clean()
     client.save()
-    _set_identifiers(client, identifiers)
     team = CareTeamMember(
         client=client,
         member=primary_clinician,
@@ -144,14 +155,23 @@ def client_create(
     audit.record(
         actor=actor, action=AuditEvent.Action.CREATE, obj=client, client=client, request=request
     )
+    # After the create event, so a possible-duplicate event follows the record it names.
+    _set_identifiers(client, identifiers, actor=actor, request=request)
     return client
 
 
-def _set_identifiers(client: Client, identifiers: Sequence[IdentifierData]) -> list[str]:
+def _set_identifiers(
+    client: Client,
+    identifiers: Sequence[IdentifierData],
+    *,
+    actor: User,
+    request: HttpRequest | None,
+) -> list[str]:
     """Make the client's identifiers match ``identifiers`` (one per system; blank removes).
 
-    Returns the systems that changed. Raises a field error for a value already used by
-    another client of the practice.
+    Returns the systems that changed. A value another client of the practice already holds
+    is a field error for someone who may see that client; for anyone else it is saved,
+    flagged as a possible duplicate and audited (``_flag_duplicate``, ADR 14).
     """
     wanted = {i.system: i.value.strip() for i in identifiers}
     current = {i.system: i for i in client.identifiers.all()}
@@ -165,26 +185,41 @@ def _set_identifiers(client: Client, identifiers: Sequence[IdentifierData]) -> l
             if existing is not None:
                 existing.delete()
             continue
-        _check_identifier_free(client, system, value)
         identifier = existing or ClientIdentifier(
             client=client, practice_id=client.practice_id, system=system
         )
         identifier.value = value
+        identifier.duplicate_of = _identifier_holder(actor, client, system, value)
         try:
             identifier.full_clean()
         except ValidationError as exc:
             raise ValidationError({identifier_field(system): exc.messages}) from exc
         identifier.save()
+        if identifier.duplicate_of is not None:
+            _flag_duplicate(actor, identifier, identifier.duplicate_of, request)
     return changed
 
 
-def _check_identifier_free(client: Client, system: str, value: str) -> None:
+def _identifier_holder(actor: User, client: Client, system: str, value: str) -> Client | None:
+    """The other client already holding ``value``, if the actor may not see them.
+
+    Someone who may see the holder (their care team, a supervisor of it) is told plainly:
+    the record is open to them anyway. Anyone else must learn nothing (ADR 14).
+    """
     taken = (
-        ClientIdentifier.objects.filter(practice_id=client.practice_id, system=system, value=value)
+        ClientIdentifier.objects.filter(
+            practice_id=client.practice_id,
+            system=system,
+            value=value,
+            duplicate_of__isnull=True,
+        )
         .exclude(client=client)
-        .exists()
+        .select_related("client")
+        .first()
     )
-    if taken:
+    if taken is None:
+        return None
+    if policy.can_access_client(policy.staff_membership(actor), taken.client, write=False):
         raise ValidationError(
             {
                 identifier_field(system): _(
@@ -193,6 +228,28 @@ def _check_identifier_free(client: Client, system: str, value: str) -> None:
             },
             code="duplicate",
         )
+    return taken.client
+
+
+def _flag_duplicate(
+    actor: User, identifier: ClientIdentifier, holder: Client, request: HttpRequest | None
+) -> None:
+    """Audit, on the holder's log, that someone outside their care entered their identifier.
+
+    The detail names the system, never the value, so the log itself reveals nothing.
+    """
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.DUPLICATE,
+        obj=identifier.client,
+        client=holder,
+        request=request,
+        detail=(
+            f"{identifier.system} identifier of this client entered for another record "
+            "by someone outside their care; that record is flagged for an administrator "
+            "to merge"
+        ),
+    )
 
 
 @transaction.atomic
@@ -213,7 +270,7 @@ def client_update(
         setattr(fresh, name, getattr(data, name))
     fresh.search_name = search_name_for(fresh)
     fresh.full_clean()
-    changed_ids = _set_identifiers(fresh, identifiers or ())
+    changed_ids = _set_identifiers(fresh, identifiers or (), actor=actor, request=request)
     changed += [identifier_field(s) for s in changed_ids]
     if not changed:
         return fresh
@@ -397,3 +454,102 @@ def consent_record_add(
         actor=actor, action=AuditEvent.Action.CREATE, obj=consent, client=client, request=request
     )
     return consent
+
+
+# Break-glass (docs/adr/0016-emergency-access.md).
+
+
+@transaction.atomic
+def emergency_access_open(
+    *, actor: User, client: Client, reason: str, request: HttpRequest | None = None
+) -> EmergencyAccess:
+    """Open read-only access to ``client`` for ``settings.OPENIPT_BREAK_GLASS_MINUTES``, for
+    active staff of the practice who cannot read the record already. The reason is kept on
+    the row (the audit detail never carries free text); the primary clinician and the
+    practice's administrators are told by email once it is committed."""
+    membership = policy.staff_membership(actor)
+    if membership is None or not policy.can_open_emergency_access(membership, client):
+        raise PermissionDenied
+    minutes = settings.OPENIPT_BREAK_GLASS_MINUTES
+    started = timezone.now()
+    access = EmergencyAccess(
+        practice_id=client.practice_id,
+        client=client,
+        membership=membership,
+        reason=reason.strip(),
+        started_at=started,
+        expires_at=started + dt.timedelta(minutes=minutes),
+    )
+    access.full_clean()
+    access.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.EMERGENCY_ACCESS,
+        obj=access,
+        client=client,
+        request=request,
+        detail=f"emergency access for {minutes} minutes",
+    )
+    _emergency_notify_on_commit(access, actor)
+    return access
+
+
+def _emergency_notify_on_commit(access: EmergencyAccess, actor: User) -> None:
+    """Who is told: the primary clinician (a link to the client's page, which they can open)
+    and every other active administrator (a link to the review page). Neither email names
+    the client or carries the reason."""
+    primary = (
+        CareTeamMember.objects.filter(
+            client=access.client, role=CareTeamMember.Role.PRIMARY, is_active=True
+        )
+        .select_related("member__user")
+        .first()
+    )
+    admins = Membership.objects.filter(
+        practice_id=access.practice_id, kind=Membership.Kind.STAFF, is_admin=True, is_active=True
+    ).select_related("user")
+    base = settings.OPENIPT_BASE_URL.rstrip("/")
+    review_link = base + reverse("accounts:emergency-access")
+    letters = {m.user.email: review_link for m in admins if m.user.is_active}
+    if primary is not None and primary.member.is_active and primary.member.user.is_active:
+        client_link = base + reverse("clients:detail", args=[access.client.uuid])
+        letters.setdefault(primary.member.user.email, client_link)
+    letters.pop(actor.email, None)
+    name = actor.get_full_name()
+    for email, link in letters.items():
+        transaction.on_commit(partial(_emergency_email, email=email, name=name, link=link))
+
+
+def _emergency_email(*, email: str, name: str, link: str) -> None:
+    subject = _("Emergency access to a client record in OpenIPT")
+    body = _(
+        "%(name)s opened the record of a client of yours in an emergency. "
+        "Review it at:\n\n%(link)s\n"
+    ) % {"name": name, "link": link}
+    send_mail(subject, body, None, [email])
+
+
+@transaction.atomic
+def emergency_access_review(
+    *, actor: User, access: EmergencyAccess, note: str = "", request: HttpRequest | None = None
+) -> EmergencyAccess:
+    """An administrator marks an emergency access as reviewed, with an optional note."""
+    membership = policy.staff_membership(actor)
+    locked = EmergencyAccess.objects.select_for_update().select_related("client").get(pk=access.pk)
+    if membership is None or not policy.can_review_emergency_access(membership, locked):
+        raise PermissionDenied
+    if locked.is_reviewed:
+        raise ValidationError(_("This emergency access has already been reviewed."))
+    locked.reviewed_by = membership
+    locked.reviewed_at = timezone.now()
+    locked.review_note = note.strip()
+    locked.full_clean()
+    locked.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.EMERGENCY_REVIEW,
+        obj=locked,
+        client=locked.client,
+        request=request,
+    )
+    return locked

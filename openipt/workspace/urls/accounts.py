@@ -1,6 +1,7 @@
 from django.urls import path
 
 from openipt.workspace.views import accounts as views
+from openipt.workspace.views import emergency as emergency_views
 
 app_name = "accounts"
 
@@ -12,6 +13,19 @@ urlpatterns = [
         "staff/invitations/<uuid:uuid>/revoke/",
         views.invitation_revoke,
         name="invitation-revoke",
+    ),
+    path("staff/grants/", views.grant_list, name="grant-list"),
+    path("staff/grants/<uuid:uuid>/approve/", views.grant_approve, name="grant-approve"),
+    path("staff/grants/<uuid:uuid>/refuse/", views.grant_refuse, name="grant-refuse"),
+    path(
+        "staff/emergency-access/",
+        emergency_views.emergency_review_list,
+        name="emergency-access",
+    ),
+    path(
+        "staff/emergency-access/<uuid:uuid>/review/",
+        emergency_views.emergency_review,
+        name="emergency-access-review",
     ),
     path("staff/<uuid:uuid>/", views.staff_edit, name="staff-edit"),
     path("staff/<uuid:uuid>/deactivate/", views.staff_deactivate, name="staff-deactivate"),

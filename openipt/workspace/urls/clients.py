@@ -1,6 +1,7 @@
 from django.urls import path
 
 from openipt.workspace.views import clients as views
+from openipt.workspace.views import emergency as emergency_views
 from openipt.workspace.views import intake as intake_views
 
 app_name = "clients"
@@ -8,6 +9,7 @@ app_name = "clients"
 urlpatterns = [
     path("", views.client_list, name="list"),
     path("new/", views.client_create, name="create"),
+    path("emergency/", emergency_views.emergency_open, name="emergency"),
     path("<uuid:client_uuid>/", views.client_detail, name="detail"),
     path("<uuid:client_uuid>/edit/", views.client_edit, name="edit"),
     path("<uuid:client_uuid>/status/", views.client_status, name="status"),

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from allauth.account.internal.flows.login import record_authentication
 from django.conf import settings
 from django.contrib import messages
@@ -9,16 +13,28 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from openipt.accounts import selectors, services
-from openipt.accounts.forms import InvitationAcceptForm, InviteForm, SetupForm, StaffEditForm
+from openipt.accounts import policy, selectors, services
+from openipt.accounts.forms import (
+    GrantRefuseForm,
+    InvitationAcceptForm,
+    InviteForm,
+    SetupForm,
+    StaffEditForm,
+)
 from openipt.accounts.http import AuthenticatedHttpRequest
-from openipt.accounts.models import Practice, User
+from openipt.accounts.models import Membership, Practice, RoleGrant, User
+from openipt.clients.selectors import emergency_accesses_unreviewed
 from openipt.core.http import GET_POST, attempt, form_errors_from
 
 STAFF_PER_PAGE = 50
+CHANGES_PER_PAGE = 50
+GRANTS_SHOWN = 100  # pending requests and decisions shown at once; there are rarely many
+REVIEW_DAYS = 30
 
 
 def _sign_in(request: HttpRequest, user: User) -> None:
@@ -63,6 +79,9 @@ def staff_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "page": page,
         "invitations": selectors.pending_invitations(admin),
         "admin_membership": admin,
+        "single_admin": selectors.admin_count(admin) == 1,
+        "pending_count": selectors.pending_grants(admin).count(),
+        "emergency_count": emergency_accesses_unreviewed(admin).count(),
     }
     return render(request, "accounts/staff_list.html", context)
 
@@ -88,10 +107,16 @@ def staff_invite(request: AuthenticatedHttpRequest) -> HttpResponse:
             ),
         )
         if sent.value is not None:
-            invitation, _token = sent.value
-            messages.success(
-                request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+            invitation, token = sent.value
+            text = (
+                _("Invitation sent to %(email)s.")
+                if token
+                else _(
+                    "The invitation to %(email)s waits for another administrator's approval. "
+                    "It is sent once approved."
+                )
             )
+            messages.success(request, text % {"email": invitation.email})
             return redirect("accounts:staff-list")
     context = {"form": form, "days": settings.OPENIPT_INVITATION_DAYS}
     return render(request, "accounts/staff_invite.html", context)
@@ -109,19 +134,46 @@ def invitation_revoke(request: AuthenticatedHttpRequest, uuid: str) -> HttpRespo
     return redirect("accounts:staff-list")
 
 
+def _staff_initial(member: Membership) -> dict[str, object]:
+    """The roles and supervisors shown: those held and those waiting for approval."""
+    waiting = selectors.pending_roles_of(member)
+    supervisors = selectors.current_supervisors(member) | selectors.pending_supervisors_of(member)
+    return {
+        "is_admin": member.is_admin,
+        "is_supervisor": member.is_supervisor or RoleGrant.Kind.SUPERVISOR in waiting,
+        "is_clinician": member.is_clinician or RoleGrant.Kind.CLINICIAN in waiting,
+        "supervisors": supervisors.distinct(),
+    }
+
+
+def _staff_saved_message(request: AuthenticatedHttpRequest, result: services.StaffUpdate) -> None:
+    if not result.pending:
+        messages.success(request, _("Changes saved."))
+        return
+    messages.success(
+        request,
+        ngettext(
+            "Changes saved. One change waits for another administrator's approval.",
+            "Changes saved. %(count)d changes wait for another administrator's approval.",
+            len(result.pending),
+        )
+        % {"count": len(result.pending)},
+    )
+
+
 @login_required
 @GET_POST
 def staff_edit(request: AuthenticatedHttpRequest, uuid: str) -> HttpResponse:
     admin = selectors.access_practice_admin(request.user)
     member = selectors.access_staff_member(admin, uuid)
-    initial = {
-        "is_admin": member.is_admin,
-        "is_supervisor": member.is_supervisor,
-        "is_clinician": member.is_clinician,
-        "supervisors": selectors.current_supervisors(member),
-    }
+    is_self = member.pk == admin.pk
     choices = selectors.supervisor_choices(member)
-    form = StaffEditForm(request.POST or None, initial=initial, supervisor_choices=choices)
+    form = StaffEditForm(
+        request.POST or None,
+        initial=_staff_initial(member),
+        supervisor_choices=choices,
+        read_only=is_self,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         saved = attempt(
@@ -136,10 +188,16 @@ def staff_edit(request: AuthenticatedHttpRequest, uuid: str) -> HttpResponse:
                 request=request,
             ),
         )
-        if saved.ok:
-            messages.success(request, _("Changes saved."))
+        if saved.value is not None:
+            _staff_saved_message(request, saved.value)
             return redirect("accounts:staff-list")
-    context = {"form": form, "member": member, "is_self": member.user_id == request.user.pk}
+    context = {
+        "form": form,
+        "member": member,
+        "is_self": is_self,
+        "waiting": selectors.pending_roles_of(member),
+        "single_admin": selectors.admin_count(admin) == 1,
+    }
     return render(request, "accounts/staff_edit.html", context)
 
 
@@ -158,6 +216,85 @@ def staff_deactivate(request: AuthenticatedHttpRequest, uuid: str) -> HttpRespon
         request, _("%(name)s can no longer sign in.") % {"name": member.user.get_full_name()}
     )
     return redirect("accounts:staff-list")
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A request waiting for a second administrator, and whether this one may approve it."""
+
+    grant: RoleGrant
+    can_approve: bool
+    mine: bool  # asked for by the admin looking at the page
+    refuse_form: GrantRefuseForm
+
+
+def _grant_row(admin: Membership, grant: RoleGrant) -> GrantRow:
+    return GrantRow(
+        grant=grant,
+        can_approve=policy.can_decide_grant(admin, grant, approve=True),
+        mine=grant.requested_by_id == admin.user_id,
+        refuse_form=GrantRefuseForm(auto_id=f"id_refuse_{grant.uuid}_%s"),
+    )
+
+
+@login_required
+def grant_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Requests to approve or refuse, recent decisions, and every staff-access change of
+    the last 30 days from the audit log (docs/adr/0015-separation-of-duties.md)."""
+    admin = selectors.access_practice_admin(request.user)
+    since = timezone.now() - dt.timedelta(days=REVIEW_DAYS)
+    pending = selectors.pending_grants(admin)[:GRANTS_SHOWN]
+    changes = selectors.staff_changes(admin.practice_id, since=since)
+    context = {
+        "pending": [_grant_row(admin, grant) for grant in pending],
+        "decisions": selectors.recent_grant_decisions(admin, since=since)[:GRANTS_SHOWN],
+        "page": Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page")),
+        "single_admin": selectors.admin_count(admin) == 1,
+        "days": REVIEW_DAYS,
+    }
+    return render(request, "accounts/grant_list.html", context)
+
+
+def _grant_decide(
+    request: AuthenticatedHttpRequest, decide: Callable[[], object], done: str
+) -> None:
+    try:
+        decide()
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+
+
+@login_required
+@require_POST
+def grant_approve(request: AuthenticatedHttpRequest, uuid: str) -> HttpResponse:
+    admin = selectors.access_practice_admin(request.user)
+    grant = selectors.access_grant(admin, uuid)
+    _grant_decide(
+        request,
+        lambda: services.role_grant_approve(actor=request.user, grant=grant, request=request),
+        _("Approved. The change has taken effect."),
+    )
+    return redirect("accounts:grant-list")
+
+
+@login_required
+@require_POST
+def grant_refuse(request: AuthenticatedHttpRequest, uuid: str) -> HttpResponse:
+    admin = selectors.access_practice_admin(request.user)
+    grant = selectors.access_grant(admin, uuid)
+    form = GrantRefuseForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    _grant_decide(
+        request,
+        lambda: services.role_grant_refuse(
+            actor=request.user, grant=grant, reason=reason, request=request
+        ),
+        _("Refused. Nothing has changed."),
+    )
+    return redirect("accounts:grant-list")
 
 
 @GET_POST

@@ -55,6 +55,7 @@ def client_list(request: StaffRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "may_create": selectors.may_create_client(request.user),
+        "may_emergency": selectors.may_open_emergency_access(request.user),
     }
     template = "clients/list.html#results" if request.htmx else "clients/list.html"
     return render(request, template, context)
