@@ -17,9 +17,9 @@ from django.urls import reverse
 from openipt.access.treatment import access_process_note
 from openipt.accounts.models import Membership, User
 from openipt.audit.models import AuditEvent
-from openipt.clients import services
+from openipt.clients import selectors, services
 from openipt.clients.models import ClientIdentifier, EmergencyAccess
-from openipt.testing.personas import make_staff
+from openipt.testing.personas import make_client, make_staff
 from openipt.treatment import services as treatment
 from openipt.treatment.tests import factories
 
@@ -358,3 +358,41 @@ def test_every_client_page_read_in_an_emergency_shows_the_banner(personas, name)
     # Alice, on the care team, sees no banner.
     alice = _http(personas.alice).get(reverse(name, kwargs={"client_uuid": personas.dana.uuid}))
     assert "every page you open is recorded" not in alice.content.decode()
+
+
+# --- What the search may tell ---------------------------------------------------------------
+
+
+def test_a_namesake_of_an_own_client_is_found_without_saying_there_are_two(personas):
+    """Alice searches with the details of her own client Dana while another clinician's
+    client shares them: the search counts only records Alice cannot open, so it finds that
+    one (opening it is audited and reported) instead of answering "several records match",
+    which would have told her that someone else with those details is a client here."""
+    olga = make_staff(personas.practice, "olga@riverside.test", "Olga Other")
+    twin = make_client(personas.practice, olga, given="Dana", family="Example",
+                       date_of_birth=personas.dana.date_of_birth)  # fmt: skip
+    found = selectors.emergency_access_find(
+        personas.alice, given="Dana", family="Example", dob=personas.dana.date_of_birth
+    )
+    assert found == twin
+
+
+def test_with_no_namesake_the_search_finds_the_own_client(personas):
+    found = selectors.emergency_access_find(
+        personas.alice, given="Dana", family="Example", dob=personas.dana.date_of_birth
+    )
+    assert found == personas.dana
+
+
+def test_a_flagged_duplicate_number_does_not_lead_to_or_hide_the_record(personas):
+    ClientIdentifier.objects.create(
+        practice=personas.practice, client=personas.dana, system="national", value="NHS-42"
+    )
+    olga = make_staff(personas.practice, "olga@riverside.test", "Olga Other")
+    other = make_client(personas.practice, olga, given="Other", family="Person")
+    ClientIdentifier.objects.create(
+        practice=personas.practice, client=other, system="national", value="NHS-42",
+        duplicate_of=personas.dana,
+    )  # fmt: skip
+    found = selectors.emergency_access_find(personas.adam, identifier="NHS-42")
+    assert found == personas.dana

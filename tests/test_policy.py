@@ -297,6 +297,15 @@ def test_an_emergency_access_of_a_member_who_left_opens_nothing(personas):
     assert not policy.can_access_client(adam, personas.dana)
 
 
+def test_an_emergency_access_ends_with_the_role_that_opened_it(personas):
+    """Adam opened it as an administrator; without any clinical or admin role it is void."""
+    _break_glass(personas.adam, personas.dana)
+    Membership.objects.filter(user=personas.adam).update(is_admin=False)
+    adam = _member(personas.adam)
+    assert _reachable(adam, write=False) == set()
+    assert not policy.can_access_client(adam, personas.dana)
+
+
 def test_who_may_break_glass(personas):
     assert policy.can_open_emergency_access(_member(personas.adam), personas.dana)
     olga = _member(make_staff(personas.practice, "olga@riverside.test", "Olga Other"))
@@ -449,11 +458,23 @@ def test_admins_change_the_access_of_others_in_their_practice_only(personas):
     assert not policy.can_change_staff_access(adam, _member(personas.charlie))
 
 
+def test_the_admin_being_removed_may_approve_the_removal(personas):
+    zoe = _member(make_staff(personas.practice, "zoe@riverside.test", "Zoe", admin=True))
+    adam = _member(personas.adam)
+    for kind in ("admin_removal", "deactivation"):
+        removal = SimpleNamespace(
+            practice_id=personas.practice.pk, requested_by_id=zoe.user_id,
+            membership_id=adam.pk, supervisor_id=None, kind=kind,
+        )  # fmt: skip
+        assert policy.can_decide_grant(adam, removal, approve=True)
+        assert not policy.can_decide_grant(zoe, removal, approve=True)  # she asked for it
+
+
 def test_deciding_a_grant_takes_an_uninvolved_admin_to_approve(personas):
     adam, alice, bob = _member(personas.adam), _member(personas.alice), _member(personas.bob)
     grant = SimpleNamespace(
         practice_id=personas.practice.pk, requested_by_id=personas.adam.pk,
-        membership_id=alice.pk, supervisor_id=bob.pk,
+        membership_id=alice.pk, supervisor_id=bob.pk, kind="supervision",
     )  # fmt: skip
     assert not policy.can_decide_grant(alice, grant, approve=False)
     assert policy.can_decide_grant(adam, grant, approve=False)

@@ -2,9 +2,10 @@
 
 The access probe: Adam (admin only) ticked "Supervisor" on his own membership, then named
 himself Alice's supervisor, and Dana's record opened to him. Nobody may change their own
-roles or supervision; with two administrators a clinical role, a supervision or an
-invitation with a clinical role waits for the other; a single administrator's changes take
-effect at once and are listed, like every change, in the weekly summary to all admins.
+roles or supervision; with two administrators any role (the admin role too), a
+supervision, an invitation with any role, removing the admin role and deactivating an
+administrator wait for another; a single administrator's changes take effect at once and
+are listed, like every change, in the weekly summary to all admins.
 """
 
 from __future__ import annotations
@@ -385,17 +386,166 @@ def test_invitation_page_says_it_waits(personas, zoe):
     assert mail.outbox == []
 
 
-def test_invitation_for_the_admin_role_alone_is_sent_at_once(
+def test_invitation_for_the_admin_role_alone_waits_with_two_admins(
     personas, zoe, django_capture_on_commit_callbacks
+):
+    # Hole 2: otherwise one admin invites an address they control as a fake second admin.
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation, token = services.invitation_create(
+            actor=zoe, practice=personas.practice, email="ola@riverside.test",
+            full_name="Ola", is_admin=True, is_supervisor=False, is_clinician=False,
+        )  # fmt: skip
+    assert token == ""
+    assert mail.outbox == []
+    grant = RoleGrant.objects.get(invitation=invitation)
+    assert (grant.kind, grant.is_pending) == (RoleGrant.Kind.INVITATION, True)
+    page = browser(personas.adam).get("/staff/grants/").content.decode()
+    assert "Invitation to ola@riverside.test (Administrator)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        services.role_grant_approve(actor=personas.adam, grant=grant)
+    assert [message.to for message in mail.outbox] == [["ola@riverside.test"]]
+
+
+def test_single_admin_invitation_for_the_admin_role_is_sent_at_once(
+    personas, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         _invitation, token = services.invitation_create(
-            actor=zoe, practice=personas.practice, email="ola@riverside.test",
+            actor=personas.adam, practice=personas.practice, email="ola@riverside.test",
             full_name="Ola", is_admin=True, is_supervisor=False, is_clinician=False,
         )  # fmt: skip
     assert token
     assert len(mail.outbox) == 1
     assert not RoleGrant.objects.exists()
+
+
+def test_admin_role_waits_for_the_other_admin(personas, zoe):
+    alice_m = m(personas.alice)
+    grant = update(zoe, alice_m, is_admin=True).pending[0]
+    assert grant.kind == RoleGrant.Kind.ADMIN
+    alice_m.refresh_from_db()
+    assert not alice_m.is_admin
+    page = browser(zoe).get(f"/staff/{alice_m.uuid}/").content.decode()
+    assert re.search(r'<input[^>]*name="is_admin"[^>]*checked', page)  # shown as waiting
+    update(zoe, alice_m, is_admin=True)  # saving again keeps the request
+    grant.refresh_from_db()
+    assert grant.is_pending
+    with pytest.raises(ValidationError, match="You asked for this change"):
+        services.role_grant_approve(actor=zoe, grant=grant)
+    services.role_grant_approve(actor=personas.adam, grant=grant)
+    alice_m.refresh_from_db()
+    assert alice_m.is_admin
+    assert admin_events(grant)[-1] == "approved: admin role for alice@riverside.test"
+
+
+def test_single_admin_gives_the_admin_role_at_once(personas):
+    alice_m = m(personas.alice)
+    assert update(personas.adam, alice_m, is_admin=True).pending == ()
+    alice_m.refresh_from_db()
+    assert alice_m.is_admin
+    assert not RoleGrant.objects.exists()
+    assert (
+        "roles of alice@riverside.test: clinician -> admin,clinician" in (admin_events(alice_m)[-1])
+    )
+
+
+# Removing an administrator (hole 1: demote the other admin, then grant alone).
+
+
+def test_removing_the_other_admins_role_waits_and_the_remover_cannot_approve(personas, zoe):
+    adam_m = m(personas.adam)
+    grant = update(zoe, adam_m, is_admin=False, is_clinician=True).pending
+    removal = next(g for g in grant if g.kind == RoleGrant.Kind.ADMIN_REMOVAL)
+    adam_m.refresh_from_db()
+    assert adam_m.is_admin  # still an administrator
+    assert policy.grants_need_second_admin(personas.practice.pk)
+    # Zoe is still not the sole administrator: her grants keep waiting.
+    assert update(zoe, m(personas.alice), is_supervisor=True).pending
+    assert not m(personas.alice).is_supervisor
+    with pytest.raises(ValidationError, match="You asked for this change"):
+        services.role_grant_approve(actor=zoe, grant=removal)
+    assert m(personas.adam).is_admin
+
+    yuri = make_staff(personas.practice, "yuri@riverside.test", "Yuri", admin=True)
+    services.role_grant_approve(actor=yuri, grant=removal)
+    assert not m(personas.adam).is_admin
+    assert admin_events(removal) == [
+        "requested: removal of admin role from adam@riverside.test",
+        "approved: removal of admin role from adam@riverside.test",
+    ]
+
+
+def test_the_admin_being_removed_may_agree_to_it(personas, zoe):
+    """With two administrators, one cannot remove the other alone; the other may agree."""
+    removal = next(
+        g
+        for g in update(zoe, m(personas.adam), is_admin=False, is_clinician=True).pending
+        if g.kind == RoleGrant.Kind.ADMIN_REMOVAL
+    )
+    assert m(personas.adam).is_admin
+    services.role_grant_approve(actor=personas.adam, grant=removal)
+    assert not m(personas.adam).is_admin
+
+
+def test_who_gains_may_not_approve_but_who_loses_may(personas, zoe):
+    grant = update(zoe, m(personas.adam), is_clinician=True).pending[0]
+    with pytest.raises(ValidationError, match="concerns you"):
+        services.role_grant_approve(actor=personas.adam, grant=grant)
+    assert not m(personas.adam).is_clinician
+
+
+def test_ticking_the_admin_role_again_withdraws_a_waiting_removal(personas, zoe):
+    yuri = make_staff(personas.practice, "yuri@riverside.test", "Yuri", admin=True)
+    removal = update(zoe, m(yuri), is_admin=False).pending[0]
+    page = browser(zoe).get(f"/staff/{m(yuri).uuid}/").content.decode()
+    assert "Removal waiting for approval" in page
+    update(zoe, m(yuri), is_admin=False)  # saving the page again keeps it
+    removal.refresh_from_db()
+    assert removal.is_pending
+    update(zoe, m(yuri), is_admin=True)
+    removal.refresh_from_db()
+    assert removal.decision == RoleGrant.Decision.REFUSED
+    assert m(yuri).is_admin
+
+
+def test_deactivating_another_admin_waits_for_another_admins_approval(personas, zoe, client):
+    adam_m = m(personas.adam)
+    assert services.staff_deactivate(actor=zoe, membership=adam_m).is_active
+    grant = RoleGrant.objects.get(kind=RoleGrant.Kind.DEACTIVATION)
+    adam_m.refresh_from_db()
+    assert adam_m.is_active
+    assert User.objects.get(pk=personas.adam.pk).is_active
+    response = browser(zoe).post(f"/staff/{adam_m.uuid}/deactivate/", follow=True)
+    assert b"waits for another administrator" in response.content
+    assert RoleGrant.objects.filter(kind=RoleGrant.Kind.DEACTIVATION).count() == 1
+    with pytest.raises(ValidationError, match="You asked for this change"):
+        services.role_grant_approve(actor=zoe, grant=grant)
+    yuri = make_staff(personas.practice, "yuri@riverside.test", "Yuri", admin=True)
+    assert (
+        "Deactivation of administrator Adam" in browser(yuri).get("/staff/grants/").content.decode()
+    )
+    services.role_grant_approve(actor=yuri, grant=grant)
+    adam_m.refresh_from_db()
+    assert not adam_m.is_active
+    assert not User.objects.get(pk=personas.adam.pk).is_active
+
+
+# Hole 3: a request outlives its requester's admin role.
+
+
+@pytest.mark.parametrize("how", ["demoted", "deactivated"])
+def test_request_of_a_former_admin_cannot_be_approved_but_can_be_refused(personas, zoe, how):
+    grant = update(zoe, m(personas.alice), is_supervisor=True).pending[0]
+    if how == "demoted":
+        Membership.objects.filter(user=zoe).update(is_admin=False, is_clinician=True)
+    else:
+        Membership.objects.filter(user=zoe).update(is_active=False)
+    with pytest.raises(ValidationError, match="no longer is one"):
+        services.role_grant_approve(actor=personas.adam, grant=grant)
+    assert not m(personas.alice).is_supervisor
+    services.role_grant_refuse(actor=personas.adam, grant=grant)
+    grant.refresh_from_db()
+    assert grant.decision == RoleGrant.Decision.REFUSED
 
 
 # One administrator: at once, and said so.
@@ -460,6 +610,8 @@ def test_weekly_summary_goes_once_to_every_admin_and_lists_the_changes(
 ):
     gone = make_staff(personas.practice, "gone@riverside.test", "Gone Admin", admin=True)
     services.staff_deactivate(actor=personas.adam, membership=m(gone))
+    deactivation = RoleGrant.objects.get(kind=RoleGrant.Kind.DEACTIVATION, membership=m(gone))
+    services.role_grant_approve(actor=zoe, grant=deactivation)
     _a_week_of_changes(personas, zoe)
     assert "openipt.accounts.tasks.send_weekly_staff_summaries" in settings.OPENIPT_PERIODIC_TASKS
 

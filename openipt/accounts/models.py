@@ -170,8 +170,9 @@ class Invitation(BaseModel):
 
 
 class RoleGrant(BaseModel):
-    """A clinical role, a supervision or an invitation with a clinical role, waiting for a
-    second administrator (docs/adr/0015-separation-of-duties.md).
+    """A clinical role, a supervision, the administrator role (given or removed), the
+    deactivation of an administrator, or an invitation with any role, waiting for a second
+    administrator (docs/adr/0015-separation-of-duties.md).
 
     Only written when the practice has more than one active administrator; with one, the
     change takes effect at once and the audit log (and the weekly summary) is its record.
@@ -182,15 +183,18 @@ class RoleGrant(BaseModel):
         CLINICIAN = "clinician", _("Clinician role")
         SUPERVISOR = "supervisor", _("Supervisor role")
         SUPERVISION = "supervision", _("Supervision")
-        INVITATION = "invitation", _("Invitation with a clinical role")
+        INVITATION = "invitation", _("Invitation with a role")
+        ADMIN = "admin", _("Administrator role")
+        ADMIN_REMOVAL = "admin_removal", _("Removal of the administrator role")
+        DEACTIVATION = "deactivation", _("Deactivation of an administrator")
 
     class Decision(models.TextChoices):
         APPROVED = "approved", _("Approved")
         REFUSED = "refused", _("Refused")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    # The person who gains the role, or the supervisee of a supervision.
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The person who gains (or loses) the role, or the supervisee of a supervision.
     membership = models.ForeignKey(
         Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
     )
@@ -214,7 +218,13 @@ class RoleGrant(BaseModel):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        kind__in=["clinician", "supervisor"],
+                        kind__in=[
+                            "clinician",
+                            "supervisor",
+                            "admin",
+                            "admin_removal",
+                            "deactivation",
+                        ],
                         membership__isnull=False,
                         supervisor__isnull=True,
                         invitation__isnull=True,
@@ -246,7 +256,10 @@ class RoleGrant(BaseModel):
             ),
             models.UniqueConstraint(
                 fields=["kind", "membership"],
-                condition=Q(decision="", kind__in=["clinician", "supervisor"]),
+                condition=Q(
+                    decision="",
+                    kind__in=["clinician", "supervisor", "admin", "admin_removal", "deactivation"],
+                ),
                 name="accounts_rolegrant_one_pending_role",
             ),
             models.UniqueConstraint(

@@ -100,9 +100,14 @@ def grants_need_second_admin(practice_id: int) -> bool:
     return admins.count() > 1
 
 
+# Requests by which the person concerned loses access rather than gains it.
+LOSING_KINDS = frozenset({RoleGrant.Kind.ADMIN_REMOVAL, RoleGrant.Kind.DEACTIVATION})
+
+
 def can_decide_grant(actor: Membership | None, grant: RoleGrant, *, approve: bool) -> bool:
     """Any administrator of the practice may refuse (or withdraw) a request; approving it
-    takes one who neither asked for it nor is a party to it."""
+    takes one who did not ask for it and does not gain by it (the administrator being
+    removed may agree to their own removal)."""
     if not (
         can_manage_practice(actor)
         and actor is not None
@@ -112,10 +117,11 @@ def can_decide_grant(actor: Membership | None, grant: RoleGrant, *, approve: boo
         return False
     if not approve:
         return True
-    return actor.user_id != grant.requested_by_id and actor.pk not in {
-        grant.membership_id,
-        grant.supervisor_id,
-    }
+    if actor.user_id == grant.requested_by_id:
+        return False
+    if grant.kind in LOSING_KINDS:  # the person concerned only loses power: they may agree
+        return True
+    return actor.pk not in {grant.membership_id, grant.supervisor_id}
 
 
 def can_create_client(membership: Membership | None) -> bool:
@@ -173,7 +179,8 @@ def client_access_q(membership: Membership | None, *, write: bool = False) -> Q:
         return Q(pk__in=[])
     q = _care_team_q(membership)
     if not write:
-        q |= _emergency_q(membership)
+        if can_be_on_care_team(membership):  # an access ends with the role that opened it
+            q |= _emergency_q(membership)
         if membership.is_supervisor:
             q |= _supervised_q(membership)
     return Q(practice_id=membership.practice_id) & q
@@ -190,7 +197,7 @@ def can_access_client(
     if write:
         return False
     unexpired = membership.emergency_accesses.filter(expires_at__gt=timezone.now())
-    if unexpired.filter(client_id=client.pk).exists():
+    if can_be_on_care_team(membership) and unexpired.filter(client_id=client.pk).exists():
         return True
     return membership.is_supervisor and (
         _supervisees(membership)

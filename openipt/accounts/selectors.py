@@ -161,11 +161,17 @@ def access_grant(admin: Membership, uuid: str | uuid_lib.UUID) -> RoleGrant:
 
 
 def pending_roles_of(membership: Membership) -> set[str]:
-    """The clinical roles (``RoleGrant.Kind`` values) waiting for approval for this person."""
+    """The roles given or removed (``RoleGrant.Kind`` values) waiting for approval for this
+    person."""
     kinds = RoleGrant.objects.filter(
         membership=membership,
         decision="",
-        kind__in=[RoleGrant.Kind.CLINICIAN, RoleGrant.Kind.SUPERVISOR],
+        kind__in=[
+            RoleGrant.Kind.CLINICIAN,
+            RoleGrant.Kind.SUPERVISOR,
+            RoleGrant.Kind.ADMIN,
+            RoleGrant.Kind.ADMIN_REMOVAL,
+        ],
     ).values_list("kind", flat=True)
     return set(kinds)
 

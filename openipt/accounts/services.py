@@ -115,7 +115,8 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """Create an invitation; the raw token is only in the email, the database holds its hash.
 
-    With two or more administrators an invitation that gives a clinical role is a request:
+    With two or more administrators an invitation that gives any role (clinical or the
+    administrator role) is a request:
     nothing is emailed (and the token returned is empty) until another administrator
     approves it, which sends it with a fresh token (docs/adr/0015-separation-of-duties.md).
     """
@@ -140,7 +141,7 @@ def invitation_create(
     invitation.full_clean()
     invitation.save()
     roles = _roles(is_admin=is_admin, is_supervisor=is_supervisor, is_clinician=is_clinician)
-    waits = (is_supervisor or is_clinician) and grants_need_second_admin(practice.pk)
+    waits = (is_admin or is_supervisor or is_clinician) and grants_need_second_admin(practice.pk)
     audit.record(
         actor=actor,
         action=AuditEvent.Action.ADMIN,
@@ -270,14 +271,16 @@ def _other_active_admins(membership: Membership) -> bool:
 
 
 # Separation of duties (docs/adr/0015-separation-of-duties.md, docs/quality.md S16): nobody
-# changes their own roles or supervision; with two or more administrators a clinical role
-# or a new supervision is a request that a second administrator approves; removals and the
-# admin role take effect at once.
+# changes their own roles or supervision; with two or more administrators a clinical role,
+# a new supervision, giving or removing the admin role and deactivating an administrator
+# are requests that a second administrator approves; other removals take effect at once.
 
 CLINICAL_ROLES = (
     ("is_clinician", RoleGrant.Kind.CLINICIAN),
     ("is_supervisor", RoleGrant.Kind.SUPERVISOR),
 )
+# Every role whose grant waits for a second administrator.
+ROLE_GRANTS = (*CLINICAL_ROLES, ("is_admin", RoleGrant.Kind.ADMIN))
 _OWN_ROLES = _lazy("You cannot change your own roles. Another administrator must do it.")
 _OWN_SUPERVISION = _lazy("You cannot change who supervises you. Another administrator must do it.")
 _SELF_AS_SUPERVISOR = _lazy(
@@ -338,11 +341,15 @@ def _acting_admin(actor: User, practice_id: int) -> Membership:
 def _staff_plan(membership: Membership, wanted_supervisors: set[int]) -> _StaffPlan:
     pending = RoleGrant.objects.filter(membership=membership, decision="")
     by_kind = {grant.kind: grant for grant in pending}
-    waiting_roles = {field: by_kind[kind] for field, kind in CLINICAL_ROLES if kind in by_kind}
+    waiting_roles = {field: by_kind[kind] for field, kind in ROLE_GRANTS if kind in by_kind}
     shown = {
         field: getattr(membership, field) or field in waiting_roles
         for field in ("is_admin", "is_supervisor", "is_clinician")
     }
+    if RoleGrant.Kind.ADMIN_REMOVAL in by_kind:
+        # Its removal is waiting: shown as removed, so saving the page again keeps it.
+        waiting_roles["admin_removal"] = by_kind[RoleGrant.Kind.ADMIN_REMOVAL]
+        shown["is_admin"] = False
     current = Supervision.objects.filter(supervisee=membership, is_active=True)
     return _StaffPlan(
         shown=shown,
@@ -400,9 +407,11 @@ def staff_update(
 ) -> StaffUpdate:
     """Set a staff member's roles and who supervises them.
 
-    Removing a role or a supervision, and the admin role, take effect at once. A clinical
-    role or a new supervision does too in a practice with one administrator; with more, it
-    becomes a ``RoleGrant`` waiting for another administrator. Nobody changes their own.
+    Removing a clinical role or a supervision takes effect at once. Any role, a new
+    supervision and removing the admin role do too in a practice with one administrator;
+    with more, each becomes a ``RoleGrant`` waiting for another administrator (for the
+    admin role's removal, one who is neither the requester nor the person concerned).
+    Nobody changes their own.
     """
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     admin = _acting_admin(actor, membership.practice_id)
@@ -412,8 +421,19 @@ def staff_update(
     second = grants_need_second_admin(membership.practice_id)
     before = _roles_of(membership)
     pending: list[RoleGrant] = []
-    membership.is_admin = is_admin
-    for field, kind in CLINICAL_ROLES:
+    removal = _admin_removal_plan(
+        actor=actor,
+        membership=membership,
+        wanted=is_admin,
+        plan=plan,
+        second=second,
+        request=request,
+    )
+    if removal is not None:
+        pending.append(removal)
+    for field, kind in ROLE_GRANTS:
+        if field == "is_admin" and (membership.is_admin or "admin_removal" in plan.waiting_roles):
+            continue  # held: handled by _admin_removal_plan
         held, waiting = getattr(membership, field), plan.waiting_roles.get(field)
         if wanted[field] and not held and waiting is None and second:
             grant = _grant_open(
@@ -461,6 +481,40 @@ def staff_update(
         request=request,
     )
     return StaffUpdate(membership=membership, pending=tuple(pending))
+
+
+def _admin_removal_plan(
+    *,
+    actor: User,
+    membership: Membership,
+    wanted: bool,
+    plan: _StaffPlan,
+    second: bool,
+    request: HttpRequest | None,
+) -> RoleGrant | None:
+    """Removing someone's admin role: at once with one administrator (there is then no other
+    administrator to remove, but an inactive one may be), a request with more. Ticking the
+    role again withdraws a waiting removal. Returns the request opened, if any."""
+    if not membership.is_admin:
+        return None
+    waiting = plan.waiting_roles.get("admin_removal")
+    if wanted:
+        if waiting is not None:
+            _grant_withdraw(actor=actor, grant=waiting, request=request)
+        return None
+    if waiting is not None:
+        return None
+    if not second or not membership.is_active:
+        # An inactive administrator counts for nothing: removing the role reduces nothing.
+        membership.is_admin = False
+        return None
+    return _grant_open(
+        actor=actor,
+        practice_id=membership.practice_id,
+        kind=RoleGrant.Kind.ADMIN_REMOVAL,
+        membership=membership,
+        request=request,
+    )
 
 
 def _roles_of(membership: Membership) -> str:
@@ -531,6 +585,10 @@ def grant_label(grant: RoleGrant) -> str:
             is_admin=inv.is_admin, is_supervisor=inv.is_supervisor, is_clinician=inv.is_clinician
         )
         return f"invitation of {inv.email} with roles {roles}"
+    if grant.kind == RoleGrant.Kind.ADMIN_REMOVAL:
+        return f"removal of admin role from {_email_of(grant.membership)}"
+    if grant.kind == RoleGrant.Kind.DEACTIVATION:
+        return f"deactivation of administrator {_email_of(grant.membership)}"
     return f"{grant.kind} role for {_email_of(grant.membership)}"
 
 
@@ -595,12 +653,20 @@ def _grant_withdraw(*, actor: User, grant: RoleGrant, request: HttpRequest | Non
 def role_grant_approve(
     *, actor: User, grant: RoleGrant, request: HttpRequest | None = None
 ) -> RoleGrant:
-    """A second administrator approves: only now does the role, supervision or invitation
-    take effect. The requester and anyone the request concerns cannot approve it."""
+    """A second administrator approves: only now does the change take effect. The requester
+    and anyone the request concerns cannot approve it, and a request whose requester is no
+    longer an active administrator of the practice cannot be approved (only refused)."""
     grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
     admin = _acting_admin(actor, grant.practice_id)
     if not grant.is_pending:
         raise ValidationError(_("This request has already been decided."))
+    if not _is_active_admin(grant.requested_by_id, grant.practice_id):
+        raise ValidationError(
+            _(
+                "The administrator who asked for this change no longer is one; "
+                "refuse the request instead."
+            )
+        )
     if not can_decide_grant(admin, grant, approve=True):
         if grant.requested_by_id == actor.pk:
             raise ValidationError(
@@ -613,6 +679,17 @@ def role_grant_approve(
     _grant_close(actor=actor, grant=grant, decision=RoleGrant.Decision.APPROVED)
     _grant_record(actor=actor, grant=grant, verb="approved", request=request)
     return grant
+
+
+def _is_active_admin(user_id: int, practice_id: int) -> bool:
+    return Membership.objects.filter(
+        user_id=user_id,
+        user__is_active=True,
+        practice_id=practice_id,
+        kind=Membership.Kind.STAFF,
+        is_admin=True,
+        is_active=True,
+    ).exists()
 
 
 def _grant_apply(grant: RoleGrant) -> None:
@@ -631,7 +708,17 @@ def _grant_apply(grant: RoleGrant) -> None:
             )
         _supervision_start(supervisee=member, supervisor_id=supervisor.pk)
         return
-    field = {str(kind): field for field, kind in CLINICAL_ROLES}[grant.kind]
+    if grant.kind in (RoleGrant.Kind.ADMIN_REMOVAL, RoleGrant.Kind.DEACTIVATION):
+        if member.is_admin and not _other_active_admins(member):
+            raise ValidationError(_("The practice needs at least one administrator."))
+        if grant.kind == RoleGrant.Kind.DEACTIVATION:
+            _membership_deactivate(member)
+            return
+        member.is_admin = False
+        member.full_clean()
+        member.save()
+        return
+    field = {str(kind): field for field, kind in ROLE_GRANTS}[grant.kind]
     setattr(member, field, True)
     member.full_clean()
     member.save()
@@ -664,20 +751,35 @@ def role_grant_refuse(
 def staff_deactivate(
     *, actor: User, membership: Membership, request: HttpRequest | None = None
 ) -> Membership:
-    """Access ends at once (the account can no longer sign in); records stay."""
+    """Access ends at once (the account can no longer sign in); records stay.
+
+    Deactivating an administrator while the practice has two or more active ones is a
+    request (``RoleGrant`` of kind ``deactivation``) that an administrator who is neither
+    the requester nor the person concerned approves; the membership is returned still
+    active (docs/adr/0015-separation-of-duties.md)."""
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    admin = _acting_admin(actor, membership.practice_id)
     if membership.user_id == actor.pk:
         raise ValidationError(_("You cannot deactivate your own account."))
     if membership.is_admin and not _other_active_admins(membership):
         raise ValidationError(_("The practice needs at least one administrator."))
     if not membership.is_active:
         return membership
-    membership.is_active = False
-    membership.deactivated_at = timezone.now()
-    membership.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+    if membership.is_admin and grants_need_second_admin(admin.practice_id):
+        waiting = RoleGrant.objects.filter(
+            membership=membership, kind=RoleGrant.Kind.DEACTIVATION, decision=""
+        )
+        if not waiting.exists():
+            _grant_open(
+                actor=actor,
+                practice_id=membership.practice_id,
+                kind=RoleGrant.Kind.DEACTIVATION,
+                membership=membership,
+                request=request,
+            )
+        return membership
+    _membership_deactivate(membership)
     user = membership.user
-    user.is_active = False
-    user.save(update_fields=["is_active"])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.ADMIN,
@@ -687,6 +789,13 @@ def staff_deactivate(
         detail=f"staff member {user.email} deactivated",
     )
     return membership
+
+
+def _membership_deactivate(membership: Membership) -> None:
+    membership.is_active = False
+    membership.deactivated_at = timezone.now()
+    membership.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+    User.objects.filter(pk=membership.user_id).update(is_active=False)
 
 
 # The weekly summary of staff-access changes (docs/adr/0015-separation-of-duties.md): the

@@ -183,8 +183,9 @@ def emergency_access_find(
     audit: HttpRequest | None = None,
 ) -> Client | None:
     """The one client of the user's practice matching an identifier exactly, or a legal
-    given and family name (ignoring case) and date of birth exactly; ``None`` when no single
-    record matches. It tells the searcher no more than they already typed. With ``audit``,
+    given and family name (ignoring case) and date of birth exactly, among those the user
+    cannot open; failing that, a matching client they can open already; ``None`` when no
+    single record matches. It tells the searcher no more than they already typed. With ``audit``,
     a search that matches nobody is recorded too, so fishing shows in the audit log."""
     membership = policy.staff_membership(user)
     found: Client | None = None
@@ -193,8 +194,12 @@ def emergency_access_find(
             status=Client.Status.ENTERED_IN_ERROR
         )
         if identifier.strip():
+            # A number flagged as a possible duplicate belongs to the record that had it
+            # first; the flagged copy is not a way to find (or hide) that record.
             owners = ClientIdentifier.objects.filter(
-                practice_id=membership.practice_id, value=identifier.strip()
+                practice_id=membership.practice_id,
+                value=identifier.strip(),
+                duplicate_of__isnull=True,
             ).values("client_id")
             qs = qs.filter(pk__in=owners)
         elif given.strip() and family.strip() and dob is not None:
@@ -205,8 +210,14 @@ def emergency_access_find(
             )
         else:
             qs = qs.none()
-        matches = list(qs[:2])
-        found = matches[0] if len(matches) == 1 else None
+        # Count only the records the user cannot open: counting their own clients too would
+        # let "one match" versus "several" say whether someone else shares the details.
+        reachable = policy.client_access_q(membership)
+        others = list(qs.exclude(reachable)[:2])
+        if len(others) == 1:
+            found = others[0]
+        elif not others:
+            found = qs.filter(reachable).first()  # their own client: nothing to reveal
     if found is None and audit is not None:
         _record_emergency_miss(user, membership, audit)
     return found

@@ -14,6 +14,7 @@ def test_periodic_runs_every_registered_task_once():
     call_command("periodic", "--now", stdout=out)
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == [
+        "send_weekly_staff_summaries",
         "escalate_overdue_alerts",
         "refresh_assignments",
         "send_due_reminders",
@@ -29,5 +30,5 @@ def test_periodic_enqueues_through_the_task_backend():
     make_personas()
     out = io.StringIO()
     call_command("periodic", stdout=out)
-    assert out.getvalue().count("queued") == 3
+    assert out.getvalue().count("queued") == 4
     assert RiskAlert.objects.count() == 0

@@ -139,7 +139,8 @@ def _staff_initial(member: Membership) -> dict[str, object]:
     waiting = selectors.pending_roles_of(member)
     supervisors = selectors.current_supervisors(member) | selectors.pending_supervisors_of(member)
     return {
-        "is_admin": member.is_admin,
+        "is_admin": (member.is_admin and RoleGrant.Kind.ADMIN_REMOVAL not in waiting)
+        or RoleGrant.Kind.ADMIN in waiting,
         "is_supervisor": member.is_supervisor or RoleGrant.Kind.SUPERVISOR in waiting,
         "is_clinician": member.is_clinician or RoleGrant.Kind.CLINICIAN in waiting,
         "supervisors": supervisors.distinct(),
@@ -207,10 +208,16 @@ def staff_deactivate(request: AuthenticatedHttpRequest, uuid: str) -> HttpRespon
     admin = selectors.access_practice_admin(request.user)
     member = selectors.access_staff_member(admin, uuid)
     try:
-        services.staff_deactivate(actor=request.user, membership=member, request=request)
+        member = services.staff_deactivate(actor=request.user, membership=member, request=request)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
+        return redirect("accounts:staff-edit", uuid=member.uuid)
+    if member.is_active:
+        messages.success(
+            request,
+            _("Deactivating an administrator waits for another administrator's approval."),
+        )
         return redirect("accounts:staff-edit", uuid=member.uuid)
     messages.success(
         request, _("%(name)s can no longer sign in.") % {"name": member.user.get_full_name()}
