@@ -211,6 +211,7 @@ MATRIX: dict[str, Route] = {
     "accounts:invitation-accept": everyone(OK, kwargs=invitation_token, dana=NOT_FOUND),
     # break-glass review (docs/adr/0016-emergency-access.md)
     "accounts:emergency-access": signed_in(NOT_FOUND, adam=OK),
+    "accounts:duplicates": signed_in(NOT_FOUND, adam=OK),
     "accounts:emergency-access-review": signed_in(
         NOT_ALLOWED, kwargs=emergency_access, dana=NOT_FOUND
     ),

@@ -297,3 +297,24 @@ def _record_review_list_read(
         request=request,
         detail=detail,
     )
+
+
+def flagged_duplicates(
+    admin: Membership, *, audit: HttpRequest | None = None
+) -> list[ClientIdentifier]:
+    """Identifiers entered for a new record while another client of the practice already had
+    them (docs/adr/0014-duplicate-identifiers.md), newest first, for an administrator to
+    sort out. With ``audit``, showing any is recorded as one read (both names are shown)."""
+    rows = list(
+        ClientIdentifier.objects.filter(practice_id=admin.practice_id, duplicate_of__isnull=False)
+        .select_related("client", "duplicate_of")
+        .order_by("-created_at", "-pk")[:200]
+    )
+    if audit is not None and rows:
+        _record_review_list_read(
+            audit,
+            admin,
+            object_type="clients.clientidentifier_duplicates",
+            detail=f"{len(rows)} possible duplicates shown",
+        )
+    return rows

@@ -206,3 +206,19 @@ def test_another_practice_is_no_duplicate(dana_has_a_number, personas):
     )
     assert duplicate_events() == []
     assert not ClientIdentifier.objects.filter(duplicate_of__isnull=False).exists()
+
+
+def test_the_administrator_sees_the_flag_and_no_one_else_does(
+    dana_has_a_number, personas, eve, eve_browser
+):
+    eve_browser.post(reverse("clients:create"), new_client_form(eve, DANA_NUMBER))
+    staff_list = Browser()
+    staff_list.force_login(personas.adam)
+    assert "1 to check" in staff_list.get(reverse("accounts:staff-list")).content.decode()
+    reads = AuditEvent.objects.filter(action=AuditEvent.Action.READ).count()
+    page = staff_list.get(reverse("accounts:duplicates")).content.decode()
+    assert "Robin Formfill" in page
+    assert "Dana Example" in page
+    assert DANA_NUMBER not in page  # the type of number is enough to go on
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.READ).count() == reads + 1
+    assert eve_browser.get(reverse("accounts:duplicates")).status_code == 404

@@ -22,6 +22,7 @@ urlpatterns = [
         emergency_views.emergency_review_list,
         name="emergency-access",
     ),
+    path("staff/duplicates/", emergency_views.duplicate_list, name="duplicates"),
     path(
         "staff/emergency-access/<uuid:uuid>/review/",
         emergency_views.emergency_review,

@@ -28,6 +28,7 @@ from openipt.accounts.forms import (
 )
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.models import Membership, Practice, RoleGrant, User
+from openipt.clients.models import ClientIdentifier
 from openipt.clients.selectors import emergency_accesses_unreviewed
 from openipt.core.http import GET_POST, attempt, form_errors_from
 
@@ -82,6 +83,9 @@ def staff_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "single_admin": selectors.admin_count(admin) == 1,
         "pending_count": selectors.pending_grants(admin).count(),
         "emergency_count": emergency_accesses_unreviewed(admin).count(),
+        "duplicate_count": ClientIdentifier.objects.filter(
+            practice_id=admin.practice_id, duplicate_of__isnull=False
+        ).count(),
     }
     return render(request, "accounts/staff_list.html", context)
 

@@ -111,3 +111,13 @@ def emergency_review(request: StaffRequest, uuid: UUID) -> HttpResponse:
         for error in errors:
             messages.error(request, str(error))
     return redirect("accounts:emergency-access")
+
+
+@staff_required
+@require_GET
+def duplicate_list(request: StaffRequest) -> HttpResponse:
+    """Records that may be the same person: an administrator asks their clinicians to check
+    and corrects the number on the wrong one (the flag then goes)."""
+    admin = access_emergency_admin(request.user)
+    rows = selectors.flagged_duplicates(admin, audit=request)
+    return render(request, "accounts/duplicates.html", {"rows": rows})
