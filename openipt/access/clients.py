@@ -11,16 +11,7 @@ from openipt.accounts.models import Membership, User
 from openipt.audit.services import record_read
 from openipt.clients.models import Client, EmergencyAccess
 from openipt.clients.selectors import accessible_clients
-
-
-def parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
-    """A UUID from a URL or form value; ``Http404`` for anything else."""
-    if isinstance(value, uuid_lib.UUID):
-        return value
-    try:
-        return uuid_lib.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise Http404 from None
+from openipt.core.http import parse_uuid
 
 
 def access_client(

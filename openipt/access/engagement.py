@@ -12,12 +12,12 @@ import uuid as uuid_lib
 
 from django.http import Http404, HttpRequest
 
-from openipt.access.clients import parse_uuid
 from openipt.accounts import policy
 from openipt.accounts.models import User
 from openipt.audit import services as audit_services
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
+from openipt.core.http import parse_uuid
 from openipt.engagement.consultation import triage_membership
 from openipt.engagement.models import ConsultationRequest, MessageAttachment, PortalAccess
 

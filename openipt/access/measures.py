@@ -13,10 +13,9 @@ import uuid as uuid_lib
 
 from django.http import Http404, HttpRequest
 
-from openipt.access.clients import parse_uuid
 from openipt.accounts.models import User
 from openipt.audit import services as audit_services
-from openipt.audit.models import AuditEvent
+from openipt.core.http import parse_uuid
 from openipt.measures.models import Instrument, RiskAlert
 from openipt.measures.selectors import alert_list, alerts_for, instruments_for
 
@@ -63,12 +62,11 @@ def access_alert_list(user: User, *, audit: HttpRequest | None = None) -> list[R
     any alert (and so client names) is recorded as one read; the names are not logged."""
     alerts = alert_list(user)
     if audit is not None and alerts:
-        audit_services.record(
+        audit_services.record_list_read(
+            audit,
             actor=user,
-            action=AuditEvent.Action.READ,
             object_type="measures.riskalert_list",
             practice_id=alerts[0].practice_id,
-            request=audit,
             detail=f"{len(alerts)} alerts shown",
         )
     return alerts

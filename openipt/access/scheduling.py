@@ -12,11 +12,11 @@ import uuid as uuid_lib
 
 from django.http import Http404, HttpRequest
 
-from openipt.access.clients import parse_uuid
 from openipt.accounts import policy
 from openipt.accounts.models import User
 from openipt.audit import services as audit_services
 from openipt.audit.models import AuditEvent
+from openipt.core.http import parse_uuid
 from openipt.scheduling.models import Appointment, CalendarFeed
 from openipt.scheduling.selectors import Day, Week, appointments_for, clinician_week, feed_calendar
 from openipt.scheduling.services import feed_token_hash
@@ -58,12 +58,11 @@ def access_clinician_week(user: User, week: Week, *, audit: HttpRequest | None =
     count = sum(len(day.appointments) for day in days)
     if audit is not None and count:
         membership = policy.staff_membership(user)
-        audit_services.record(
+        audit_services.record_list_read(
+            audit,
             actor=user,
-            action=AuditEvent.Action.READ,
             object_type="scheduling.week",
             practice_id=membership.practice_id if membership else None,
-            request=audit,
             detail=f"{count} appointments shown",
         )
     return days

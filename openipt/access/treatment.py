@@ -16,10 +16,10 @@ from typing import TypeVar
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
-from openipt.access.clients import parse_uuid
 from openipt.accounts.models import User
 from openipt.audit.services import record_read
 from openipt.clients.selectors import accessible_clients
+from openipt.core.http import parse_uuid
 from openipt.treatment.models import (
     BetweenSessionTask,
     Course,

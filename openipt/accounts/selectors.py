@@ -20,6 +20,7 @@ from openipt.accounts.models import (
 )
 from openipt.accounts.policy import can_manage_practice, staff_membership
 from openipt.audit.models import AuditEvent
+from openipt.core.http import parse_uuid
 
 
 def access_practice_admin(user: User) -> Membership:
@@ -31,18 +32,11 @@ def access_practice_admin(user: User) -> Membership:
     return membership
 
 
-def _parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
-    try:
-        return value if isinstance(value, uuid_lib.UUID) else uuid_lib.UUID(str(value))
-    except ValueError as exc:
-        raise Http404 from exc
-
-
 def access_staff_member(admin: Membership, uuid: str | uuid_lib.UUID) -> Membership:
     """A staff membership in the admin's own practice; other practices' staff are 404."""
     membership = (
         Membership.objects.select_related("user")
-        .filter(practice_id=admin.practice_id, kind=Membership.Kind.STAFF, uuid=_parse_uuid(uuid))
+        .filter(practice_id=admin.practice_id, kind=Membership.Kind.STAFF, uuid=parse_uuid(uuid))
         .first()
     )
     if membership is None:
@@ -52,7 +46,7 @@ def access_staff_member(admin: Membership, uuid: str | uuid_lib.UUID) -> Members
 
 def access_invitation(admin: Membership, uuid: str | uuid_lib.UUID) -> Invitation:
     invitation = Invitation.objects.filter(
-        practice_id=admin.practice_id, uuid=_parse_uuid(uuid)
+        practice_id=admin.practice_id, uuid=parse_uuid(uuid)
     ).first()
     if invitation is None:
         raise Http404
@@ -154,7 +148,7 @@ def recent_grant_decisions(admin: Membership, *, since: dt.datetime) -> QuerySet
 
 
 def access_grant(admin: Membership, uuid: str | uuid_lib.UUID) -> RoleGrant:
-    grant = _grants(admin).filter(uuid=_parse_uuid(uuid)).first()
+    grant = _grants(admin).filter(uuid=parse_uuid(uuid)).first()
     if grant is None:
         raise Http404
     return grant

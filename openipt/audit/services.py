@@ -181,6 +181,27 @@ def record_read(
     )
 
 
+def record_list_read(
+    request: HttpRequest | None,
+    *,
+    actor: Actor | None,
+    practice_id: int | None,
+    object_type: str,
+    detail: str,
+) -> AuditEvent:
+    """Record that ``actor`` was shown a list naming several clients (a search page, the
+    alert list, a week of appointments): one read event for the page, with what kind of
+    list and how many rows in ``detail``, never the names themselves."""
+    return record(
+        actor=actor,
+        action=AuditEvent.Action.READ,
+        object_type=object_type,
+        practice_id=practice_id,
+        request=request,
+        detail=detail,
+    )
+
+
 def _lock_chain() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -17,6 +17,7 @@ from openipt.accounts import policy
 from openipt.accounts.models import Membership
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
+from openipt.audit.services import record_list_read
 from openipt.clients.models import (
     CareTeamMember,
     Client,
@@ -45,12 +46,11 @@ def _record_list_read(user: User, page: Page[Client], request: HttpRequest) -> N
     The search terms are not logged: they may themselves be personal data.
     """
     membership = policy.staff_membership(user)
-    audit.record(
+    record_list_read(
+        request,
         actor=user,
-        action=AuditEvent.Action.READ,
         object_type="clients.client_list",
         practice_id=membership.practice_id if membership else None,
-        request=request,
         detail=f"page {page.number}: {len(page.object_list)} clients shown",
     )
 
@@ -277,26 +277,14 @@ def emergency_review_list(
         .order_by("-reviewed_at")[:RECENTLY_REVIEWED]
     )
     if audit is not None and (pending or recent):
-        _record_review_list_read(
+        record_list_read(
             audit,
-            admin,
+            actor=admin.user,
+            practice_id=admin.practice_id,
             object_type="clients.emergencyaccess_list",
             detail=f"{len(pending)} unreviewed, {len(recent)} reviewed shown",
         )
     return EmergencyReviewList(pending=pending, recent=recent, now=timezone.now())
-
-
-def _record_review_list_read(
-    request: HttpRequest, membership: Membership, *, object_type: str, detail: str
-) -> None:
-    audit.record(
-        actor=membership.user,
-        action=AuditEvent.Action.READ,
-        object_type=object_type,
-        practice_id=membership.practice_id,
-        request=request,
-        detail=detail,
-    )
 
 
 def flagged_duplicates(
@@ -311,9 +299,10 @@ def flagged_duplicates(
         .order_by("-created_at", "-pk")[:200]
     )
     if audit is not None and rows:
-        _record_review_list_read(
+        record_list_read(
             audit,
-            admin,
+            actor=admin.user,
+            practice_id=admin.practice_id,
             object_type="clients.clientidentifier_duplicates",
             detail=f"{len(rows)} possible duplicates shown",
         )

@@ -6,6 +6,8 @@
 - ``attempt(form, action)``: run one service call for a bound, valid form and get its result,
   or ``None`` with the refusal already on the form.
 - ``download_response``: a stored file as a download that is never rendered inline.
+- ``parse_uuid``: a UUID from a URL or form value, ``Http404`` for anything else.
+- ``posted``: what a form is bound to (the POST data on a POST, even when empty).
 
 The signed-in request type and ``staff_required`` need the accounts app, so they live in
 ``openipt.accounts.http`` (the layer above this one).
@@ -13,6 +15,7 @@ The signed-in request type and ``staff_required`` need the accounts app, so they
 
 from __future__ import annotations
 
+import uuid as uuid_lib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -20,7 +23,7 @@ from typing import Generic, TypeVar
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.forms import BaseForm
-from django.http import FileResponse
+from django.http import FileResponse, Http404, HttpRequest, QueryDict
 from django.views.decorators.http import require_http_methods
 
 T = TypeVar("T")
@@ -73,3 +76,18 @@ def download_response(file: File[bytes], filename: str, content_type: str) -> Fi
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def parse_uuid(value: str | uuid_lib.UUID) -> uuid_lib.UUID:
+    """A UUID from a URL or form value; ``Http404`` for anything else."""
+    if isinstance(value, uuid_lib.UUID):
+        return value
+    try:
+        return uuid_lib.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404 from None
+
+
+def posted(request: HttpRequest) -> QueryDict | None:
+    """The posted data on POST (even when empty, so that errors show), else ``None``."""
+    return request.POST if request.method == "POST" else None

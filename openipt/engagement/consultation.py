@@ -153,12 +153,11 @@ def open_requests(
     ).order_by("created_at", "pk")
     result = Paginator(qs, REQUESTS_PER_PAGE).get_page(page)
     if result.object_list:
-        audit.record(
+        audit.record_list_read(
+            request,
             actor=user,
-            action=AuditEvent.Action.READ,
             object_type="clients.consultationrequest_list",
             practice_id=membership.practice_id,
-            request=request,
             detail=f"page {result.number}: {len(result.object_list)} requests shown",
         )
     return result

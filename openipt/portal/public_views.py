@@ -5,25 +5,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from openipt.core.http import GET_POST, attempt, form_errors_from
+from openipt.core.http import GET_POST, attempt, form_errors_from, posted
 from openipt.engagement import accounts, consultation
 from openipt.portal.forms import ConsultationForm, PortalPasswordForm
-
-
-def _bound(request: HttpRequest) -> QueryDict | None:
-    """The posted data on POST (even when empty, so that errors show), else ``None``."""
-    return request.POST if request.method == "POST" else None
 
 
 @GET_POST
 def consultation_request(request: HttpRequest) -> HttpResponse:
     practice = consultation.consultation_practice(request.GET.get("practice"))
-    form = ConsultationForm(_bound(request))
+    form = ConsultationForm(posted(request))
     status = 200
     if request.method == "POST":
         if not consultation.consultation_throttle(request):
@@ -62,7 +57,7 @@ def welcome(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None or not invitation.is_usable:
         status = 404 if invitation is None else 410
         return render(request, "portal/welcome_invalid.html", status=status)
-    form = PortalPasswordForm(_bound(request), email=invitation.email)
+    form = PortalPasswordForm(posted(request), email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
             user = accounts.portal_invitation_accept(

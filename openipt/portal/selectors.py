@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.http import Http404
 from django.utils import timezone
 
-from openipt.access.clients import parse_uuid
+from openipt.core.http import parse_uuid
 from openipt.measures.models import Administration
 from openipt.scheduling.models import Appointment
 from openipt.treatment.models import BetweenSessionTask, Course, Goal, Session

@@ -11,7 +11,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -26,7 +26,7 @@ from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.audit.services import record_read
 from openipt.clients.models import Client
-from openipt.core.http import GET_POST, attempt, download_response
+from openipt.core.http import GET_POST, attempt, download_response, posted
 from openipt.engagement import diary, messaging
 from openipt.engagement.forms import MessageForm
 from openipt.engagement.models import PortalAccess
@@ -44,11 +44,6 @@ from openipt.portal.forms import (
 from openipt.treatment import services as treatment
 
 P = ParamSpec("P")
-
-
-def _bound(request: HttpRequest) -> QueryDict | None:
-    """The posted data on POST (even when empty, so that errors show), else ``None``."""
-    return request.POST if request.method == "POST" else None
 
 
 @dataclass(frozen=True)
@@ -188,7 +183,7 @@ def task(request: AuthenticatedHttpRequest, own: Own, task_uuid: UUID) -> HttpRe
     """One task on its own screen: say how it went and, if you like, add a note."""
     found = selectors.own_task(own.client, task_uuid)
     initial = {"status": found.status, "note": found.client_note, "version": found.version}
-    form = TaskUpdateForm(_bound(request), initial=initial)
+    form = TaskUpdateForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         saved = attempt(
             form,
@@ -220,7 +215,7 @@ def diary_list(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
 @portal_page
 @GET_POST
 def diary_new(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
-    form = DiaryForm(_bound(request), initial={"entry_date": timezone.localdate()})
+    form = DiaryForm(posted(request), initial={"entry_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         written = attempt(
             form,
@@ -277,7 +272,7 @@ def progress(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
 @portal_page
 @GET_POST
 def conversation(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
-    form = MessageForm(_bound(request), request.FILES if request.method == "POST" else None)
+    form = MessageForm(posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         sent = attempt(
             form,

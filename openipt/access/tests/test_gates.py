@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.http import Http404
 
-from openipt.access.clients import access_client, audit_on_get, parse_uuid
+from openipt.access.clients import access_client, audit_on_get
 from openipt.access.treatment import access_course, access_session
 from openipt.audit.models import AuditEvent
+from openipt.core.http import parse_uuid
 from openipt.treatment.tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from openipt.access.engagement import access_attachment, access_consultation_req
 from openipt.accounts import policy
 from openipt.accounts.http import AuthenticatedHttpRequest, StaffRequest, staff_required
 from openipt.audit.services import record_read
-from openipt.core.http import GET_POST, attempt, download_response
+from openipt.core.http import GET_POST, attempt, download_response, posted
 from openipt.engagement import accounts, consultation, diary, messaging
 from openipt.engagement.forms import MessageForm
 from openipt.engagement.intake_forms import (
@@ -28,11 +28,6 @@ from openipt.engagement.intake_forms import (
     split_name,
 )
 from openipt.engagement.models import ConsultationRequest
-
-
-def _bound(request: HttpRequest) -> QueryDict | None:
-    """The posted data on POST (even when empty, so that errors show), else ``None``."""
-    return request.POST if request.method == "POST" else None
 
 
 @login_required
@@ -164,7 +159,7 @@ def client_messages(request: StaffRequest, client_uuid: UUID) -> HttpResponse:
         request.user, client_uuid, audit=audit_on_get(request), detail="messages"
     )
     can_write = policy.can_access_client(request.membership, client, write=True)
-    form = MessageForm(_bound(request), request.FILES if request.method == "POST" else None)
+    form = MessageForm(posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST":
         if not can_write:
             raise Http404
