@@ -29,3 +29,5 @@ def alice_client(client, personas):  # type: ignore[no-untyped-def]
 def _media_in_tmp(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
     """Uploaded files (message attachments) never land in the real ``var/media``."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    # ... and the audit checkpoints (openipt/audit/checkpoints.py) never in the real var/.
+    settings.OPENIPT_AUDIT_CHECKPOINT_FILE = tmp_path_factory.mktemp("audit") / "checkpoints.jsonl"

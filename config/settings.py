@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "openipt.accounts.middleware.MembershipMiddleware",
     "openipt.accounts.middleware.MfaRequiredMiddleware",
     "openipt.accounts.middleware.ClientBoundaryMiddleware",
+    "openipt.core.submissions.SubmissionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
@@ -108,6 +109,9 @@ TEMPLATES = [
                 # lazily).
                 "openipt.workspace.context_processors.navigation",
             ],
+            # ``{% csrf_token %}`` also adds the one-time submission token that makes a
+            # repeated POST return the first result (openipt/core/submissions.py).
+            "builtins": ["openipt.core.templatetags.submissions"],
         },
     }
 ]
@@ -255,6 +259,9 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenIPT <no-reply@openipt.invalid>")
+# Seconds the worker waits for the mail server before it gives up and retries later
+# (requests never wait for it: emails go through the outbox, openipt/core/outbox.py).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 OPENIPT_BASE_URL = env_str("OPENIPT_BASE_URL", "http://127.0.0.1:8000")
 
 # Background tasks (django-tasks, database backend; `make run` starts the worker).
@@ -308,6 +315,10 @@ STATIC_URL_PATH = "/static/"
 
 # Idempotent background tasks that `manage.py periodic` enqueues (serve runs it every minute).
 OPENIPT_PERIODIC_TASKS = [
+    "openipt.core.tasks.worker_heartbeat",
+    "openipt.core.tasks.deliver_outbox",
+    "openipt.core.tasks.forget_old_submissions",
+    "openipt.audit.tasks.checkpoint_audit_head",
     "openipt.accounts.tasks.send_weekly_staff_summaries",
     "openipt.measures.tasks.escalate_overdue_alerts",
     "openipt.measures.tasks.refresh_assignments",
@@ -320,3 +331,9 @@ OPENIPT_PERIODIC_SECONDS = env_int("OPENIPT_PERIODIC_SECONDS", 60)
 # (config/test_settings.py) turn this on, so that the test runner's flush between
 # transactional tests may lift the triggers for a moment. Never enable it in production.
 OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS = False
+
+# Where the audit chain's head is anchored outside the database (append-only JSON lines;
+# openipt/audit/checkpoints.py). Best on other storage than the database.
+OPENIPT_AUDIT_CHECKPOINT_FILE = Path(
+    env_str("OPENIPT_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl"))
+)

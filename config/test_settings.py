@@ -29,3 +29,9 @@ STORAGES = {
 # log's append-only triggers for that flush and puts them straight back. Production
 # settings leave this False, and flush then refuses (openipt/audit/management/commands).
 OPENIPT_ALLOW_AUDIT_TRIGGER_BYPASS = True
+
+# Tasks run at once in tests: an email queued in the outbox (openipt/core/outbox.py) is
+# delivered when the test's transaction commits, as the worker would deliver it moments
+# later. The production path (database backend, worker, retries, a refusing or silent mail
+# server) is tested with the database backend in openipt/core/tests/test_outbox.py.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

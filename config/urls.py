@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("openipt.workspace.urls.treatment")),
     path("", include("openipt.workspace.urls.measures")),
     path("schedule/", include("openipt.workspace.urls.scheduling")),
+    path("inbox/", include("openipt.workspace.urls.inbox")),
 ]
 
 handler400 = "openipt.workspace.views.core.bad_request"

@@ -3,6 +3,7 @@ and breaking it fails ``make lint``: an import from a lower app into a higher on
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,20 @@ def test_django_in_the_pure_vocabulary_breaks_the_contract(tree_copy: Path) -> N
         module.write_text(original)
     assert result.returncode != 0
     assert "openipt.ipt is not allowed to import django" in result.stdout
+
+
+def test_no_email_is_sent_outside_the_worker():
+    """Requests queue email (openipt/core/outbox.py); only the worker's senders talk SMTP."""
+    root = Path(__file__).resolve().parents[1]
+    allowed = {root / "openipt/core/outbox.py", root / "openipt/scheduling/reminders.py"}
+    senders = re.compile(
+        r"(?<!def )\b(send_mail|send_mass_mail|mail_admins|mail_managers)\(|\.send\(\)"
+    )
+    offenders = [
+        str(path)
+        for path in (root / "openipt").rglob("*.py")
+        if "tests" not in path.parts
+        and path not in allowed
+        and senders.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

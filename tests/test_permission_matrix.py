@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openipt.accounts import services as account_services
 from openipt.audit.models import AuditEvent
 from openipt.clients.tests.matrix import emergency_access
+from openipt.core import outbox
 from openipt.measures.tests.matrix import dana_alert
 from openipt.portal.tests.matrix import (
     consultation_request,
@@ -44,6 +45,7 @@ from openipt.portal.tests.matrix import (
 )
 from openipt.scheduling.tests.matrix import bogus_feed_token, dana_appointment, dana_course
 from openipt.testing.personas import Personas, make_staff
+from openipt.workspace.tests.matrix import dana_inbox_message  # H_D
 
 # Outcome labels.
 OK = "200"
@@ -73,6 +75,7 @@ PUBLIC = {
     "portal:consultation-thanks",
     "portal:welcome",
     "core:health",
+    "core:ready",
     "accounts:setup",
     "accounts:invitation-accept",
     "account_login",
@@ -180,6 +183,16 @@ def course_of_dana(*parts: str) -> Callable[[Personas], dict[str, Any]]:
     return kwargs
 
 
+def queued_email(p: Personas) -> dict[str, Any]:
+    """An email of Alice's practice the outbox gave up on."""
+    row = outbox.queue_email(
+        kind="test", subject="s", body="b", recipients=["x@example.test"],
+        practice_id=p.practice.pk,
+    )  # fmt: skip
+    assert row is not None
+    return {"uuid": row.uuid}
+
+
 def bogus_reset_key(p: Personas) -> dict[str, Any]:
     return {"uidb36": "1z", "key": "not-a-real-key"}
 
@@ -198,6 +211,7 @@ MATRIX: dict[str, Route] = {
     # core
     "core:home": signed_in(OK, dana="redirect /portal/"),
     "core:health": everyone(OK),
+    "core:ready": everyone("503"),  # no scheduler or worker beats in the test database
     # accounts: first-run setup answers 404 once a practice exists
     "accounts:setup": everyone(NOT_FOUND),
     "accounts:staff-list": signed_in(NOT_FOUND, adam=OK),
@@ -209,9 +223,13 @@ MATRIX: dict[str, Route] = {
     "accounts:staff-edit": signed_in(NOT_FOUND, adam=OK, kwargs=alice_membership),
     "accounts:staff-deactivate": signed_in(NOT_ALLOWED, kwargs=alice_membership, dana=NOT_FOUND),
     "accounts:invitation-accept": everyone(OK, kwargs=invitation_token, dana=NOT_FOUND),
+    # H_G (issue 10): practice settings (crisis contacts), administrators of the practice only
+    "accounts:practice-settings": signed_in(NOT_FOUND, adam=OK),
     # break-glass review (docs/adr/0016-emergency-access.md)
     "accounts:emergency-access": signed_in(NOT_FOUND, adam=OK),
     "accounts:duplicates": signed_in(NOT_FOUND, adam=OK),
+    "accounts:outbox": signed_in(NOT_FOUND, adam=OK),
+    "accounts:outbox-send-again": signed_in(NOT_ALLOWED, kwargs=queued_email, dana=NOT_FOUND),
     "accounts:emergency-access-review": signed_in(
         NOT_ALLOWED, kwargs=emergency_access, dana=NOT_FOUND
     ),
@@ -263,6 +281,9 @@ MATRIX: dict[str, Route] = {
         NOT_ALLOWED, kwargs=course_of_dana("goal_uuid"), dana=NOT_FOUND
     ),
     "treatment:termination": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
+    # H_B (issue 9 part 5): concluding from the ending page; starting maintenance
+    "treatment:course-conclude": signed_in(NOT_ALLOWED, kwargs=course_of_dana(), dana=NOT_FOUND),
+    "treatment:course-maintenance": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
     # allauth: sign-in, password reset, sign-up (closed: staff are invited)
     "account_login": everyone(HOME, anonymous=OK),
     "account_logout": everyone(OK, anonymous=HOME),
@@ -345,6 +366,17 @@ MATRIX: dict[str, Route] = {
     "scheduling:series": signed_in(OK, kwargs=dana_course, **CLINICAL_WRITE),
     "scheduling:feed-settings": signed_in(OK, dana=NOT_FOUND),
     "scheduling:feed": everyone(NOT_FOUND, kwargs=bogus_feed_token),
+    # H_D: the inbox (care team only: Bob reads Dana's record but has no inbox for her)
+    "inbox:list": signed_in(OK, adam=NOT_FOUND, dana=NOT_FOUND),
+    "inbox:mark-all-read": signed_in(NOT_ALLOWED, dana=NOT_FOUND),
+    "inbox:open": signed_in(NOT_ALLOWED, kwargs=dana_inbox_message, dana=NOT_FOUND),
+    "inbox:mark-read": signed_in(NOT_ALLOWED, kwargs=dana_inbox_message, dana=NOT_FOUND),
+    # end H_D
+    # H_A (scheduling): free-slot booking, cancelling with a reason, "write the note"
+    "scheduling:book-slot": signed_in(OK, adam=NOT_FOUND, dana=NOT_FOUND),
+    "scheduling:cancel": signed_in(OK, kwargs=dana_appointment, **CLINICAL_WRITE),
+    "scheduling:appointment-note": signed_in(NOT_ALLOWED, kwargs=dana_appointment, dana=NOT_FOUND),
+    # end H_A
 }
 
 

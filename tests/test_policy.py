@@ -437,6 +437,7 @@ def test_navigation_follows_the_roles(personas):
             ("caseload", policy.can_see_caseload),
             ("schedule", policy.can_see_schedule),
             ("alerts", policy.can_see_alerts),
+            ("clinical columns", policy.can_see_clinical_columns),
         ]
     }
     staff = {"clinician", "clinician+supervisor", "admin", "supervisor", "no role"}
@@ -445,6 +446,7 @@ def test_navigation_follows_the_roles(personas):
     assert seen["caseload"] == {"clinician", "clinician+supervisor"}
     assert seen["schedule"] == {"clinician", "clinician+supervisor"}
     assert seen["alerts"] == {"clinician", "clinician+supervisor", "supervisor"}
+    assert seen["clinical columns"] == {"clinician", "clinician+supervisor", "supervisor"}
 
 
 # --- Separation of duties (docs/adr/0015-separation-of-duties.md) -----------------------

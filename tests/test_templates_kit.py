@@ -34,8 +34,10 @@ OLD_NAV = """{% load i18n %}{% if membership and membership.kind == "staff" %}
 {% if membership.is_clinician or membership.is_admin %}{% url 'intake:list' as u %}<li><a href="{{ u }}"{% if nav_section == "requests" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Requests" %}</a></li>{% endif %}
 {% if membership.is_clinician %}{% url 'treatment:caseload' as u %}<li><a href="{{ u }}"{% if nav_section == "caseload" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Caseload" %}</a></li>
 {% url 'scheduling:week' as u %}<li><a href="{{ u }}"{% if nav_section == "schedule" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Schedule" %}</a></li>{% endif %}
+{% if membership.is_clinician or membership.is_supervisor %}{% url 'inbox:list' as u %}<li><a href="{{ u }}"{% if nav_section == "inbox" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Inbox" %}</a></li>{% endif %}
 {% if membership.is_clinician or membership.is_supervisor %}{% url 'measures:alerts' as u %}<li><a href="{{ u }}"{% if nav_section == "alerts" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Alerts" %}{% if open_alert_count %} <span class="badge badge--danger">{{ open_alert_count }}<span class="visually-hidden"> {% translate "open" %}</span></span>{% endif %}</a></li>{% elif membership.is_admin %}{% url 'measures:practice-alerts' as u %}<li><a href="{{ u }}"{% if nav_section == "alerts" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Alerts" %}</a></li>{% endif %}
 {% if membership.is_admin %}{% url 'accounts:staff-list' as u %}<li><a href="{{ u }}"{% if nav_section == "staff" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Staff" %}</a></li>
+{% url 'accounts:practice-settings' as u %}<li><a href="{{ u }}"{% if nav_section == "practice" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Practice settings" %}</a></li>
 {% url 'measures:instruments' as u %}<li><a href="{{ u }}"{% if nav_section == "questionnaires" %} aria-current="page"{% endif %}>{% translate "Questionnaires" %}</a></li>
 {% url 'audit:report' as u %}<li><a href="{{ u }}"{% if nav_section == "audit" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Audit log" %}</a></li>{% endif %}
 {% endif %}
@@ -113,7 +115,7 @@ def test_navigation_without_a_membership_offers_security_only_and_none_signed_ou
     assert nav_items(_request("/", None, signed_in=False)) == []
 
 
-STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "Alerts"]
+STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "Inbox", "Alerts"]
 
 
 @pytest.mark.django_db
@@ -130,6 +132,7 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "Al
                 "Requests",
                 "Alerts",
                 "Staff",
+                "Practice settings",
                 "Questionnaires",
                 "Audit log",
                 "Security",
@@ -153,7 +156,9 @@ def test_a_supervisor_without_clients_of_their_own(personas: Personas):
     membership = Membership(
         kind="staff", practice=personas.practice, is_supervisor=True, is_clinician=False
     )
-    assert _labels(_request("/", membership)) == ["Dashboard", "Clients", "Alerts", "Security"]
+    assert _labels(_request("/", membership)) == [
+        "Dashboard", "Clients", "Inbox", "Alerts", "Security"
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db

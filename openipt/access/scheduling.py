@@ -16,10 +16,19 @@ from openipt.accounts import policy
 from openipt.accounts.models import User
 from openipt.audit import services as audit_services
 from openipt.audit.models import AuditEvent
+from openipt.clients.models import Client
 from openipt.core.http import parse_uuid
 from openipt.scheduling.models import Appointment, CalendarFeed
-from openipt.scheduling.selectors import Day, Week, appointments_for, clinician_week, feed_calendar
+from openipt.scheduling.selectors import (
+    Day,
+    Week,
+    appointments_for,
+    bookable_clients,
+    clinician_week,
+    feed_calendar,
+)
 from openipt.scheduling.services import feed_token_hash
+from openipt.treatment.models import Course
 
 FEED_TOKEN_MAX = 100
 
@@ -66,6 +75,27 @@ def access_clinician_week(user: User, week: Week, *, audit: HttpRequest | None =
             detail=f"{count} appointments shown",
         )
     return days
+
+
+def access_bookable_clients(
+    user: User, *, audit: HttpRequest | None = None
+) -> list[tuple[Client, Course | None]]:
+    """The clients a clinician may book into their own calendar (``bookable_clients``);
+    ``Http404`` for anyone without a calendar. With ``audit``, showing their names is
+    recorded as one read of the list."""
+    membership = policy.staff_membership(user)
+    if membership is None or not policy.can_see_schedule(membership):
+        raise Http404
+    rows = bookable_clients(user)
+    if audit is not None and rows:
+        audit_services.record_list_read(
+            audit,
+            actor=user,
+            object_type="scheduling.bookable_clients",
+            practice_id=membership.practice_id,
+            detail=f"{len(rows)} clients shown",
+        )
+    return rows
 
 
 def access_feed(token: str) -> CalendarFeed:

@@ -12,7 +12,14 @@ from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from openipt.accounts.models import Membership, User
+from openipt.accounts.models import (
+    PHONE_MAX_LENGTH,
+    CrisisLine,
+    Membership,
+    User,
+    validate_phone_number,
+)
+from openipt.accounts.practice_settings import CrisisSettings
 
 no_markup = RegexValidator(
     r"[<>]", inverse_match=True, message=_("Please leave out the characters < and >.")
@@ -52,7 +59,128 @@ class PasswordPairMixin(forms.Form):
             self.add_error("password1", exc)
 
 
-class SetupForm(PasswordPairMixin):
+# --- Crisis contacts (the practice settings page and the setup wizard) ----------------------
+
+MAX_CRISIS_LINES = 4
+LINE_NAME_HELP = _("As clients know it, such as \u201cSamaritans\u201d.")
+
+
+class CrisisContactsMixin(forms.Form):
+    """The crisis lines (name, number, when it is open), the local emergency number and when
+    clinicians see answers: what a client is shown when they need help (docs/measures.md §7).
+    Every field is optional; a line needs both a name and a number."""
+
+    crisis_line_rows = MAX_CRISIS_LINES
+
+    emergency_number = forms.CharField(
+        label=_("Local emergency number"),
+        max_length=PHONE_MAX_LENGTH,
+        required=False,
+        validators=[validate_phone_number],
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        help_text=_(
+            "The number for an ambulance where your clients live, such as 999, 112 or 911. "
+            "Shown first whenever a client may be in danger."
+        ),
+    )
+    response_time = forms.CharField(
+        label=_("When clinicians see answers and messages"),
+        max_length=200,
+        required=False,
+        validators=[no_markup],
+        help_text=_(
+            "Finishes the sentence \u201cYour clinician will see your answers \u2026\u201d, "
+            "for example \u201cwithin one working day (Monday to Friday)\u201d. Clients are "
+            "also told that the portal is not watched around the clock."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for n in range(1, self.crisis_line_rows + 1):
+            self.fields[f"line{n}_name"] = forms.CharField(
+                label=_("Name"), max_length=100, required=False, validators=[no_markup],
+                help_text=LINE_NAME_HELP if n == 1 else "",
+            )  # fmt: skip
+            self.fields[f"line{n}_number"] = forms.CharField(
+                label=_("Phone number"), max_length=PHONE_MAX_LENGTH, required=False,
+                validators=[validate_phone_number],
+                widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            )  # fmt: skip
+            self.fields[f"line{n}_hours"] = forms.CharField(
+                label=_("When it is open"), max_length=100, required=False,
+                validators=[no_markup],
+                help_text=_("Such as \u201c24 hours, every day\u201d.") if n == 1 else "",
+            )  # fmt: skip
+
+    @property
+    def crisis_line_fields(self) -> list[tuple[int, list[forms.BoundField]]]:
+        """The rows of the form, for the template: (number, [name, number, hours])."""
+        return [
+            (n, [self[f"line{n}_{part}"] for part in ("name", "number", "hours")])
+            for n in range(1, self.crisis_line_rows + 1)
+        ]
+
+    def check_crisis_lines(self) -> None:
+        data = self.cleaned_data
+        for n in range(1, self.crisis_line_rows + 1):
+            name, number, hours = (data.get(f"line{n}_{p}") for p in ("name", "number", "hours"))
+            if f"line{n}_number" in self.errors:
+                continue
+            if (name or hours) and not number:
+                self.add_error(f"line{n}_number", _("Add the phone number for this line."))
+            if (number or hours) and not name:
+                self.add_error(f"line{n}_name", _("Add the name of this line."))
+
+    def crisis_lines(self) -> list[CrisisLine]:
+        data = self.cleaned_data
+        return [
+            CrisisLine(data[f"line{n}_name"], data[f"line{n}_number"], data[f"line{n}_hours"])
+            for n in range(1, self.crisis_line_rows + 1)
+            if data.get(f"line{n}_name") and data.get(f"line{n}_number")
+        ]
+
+    def to_crisis_settings(self, *, crisis_information: str = "") -> CrisisSettings:
+        return CrisisSettings(
+            crisis_lines=self.crisis_lines(),
+            emergency_number=self.cleaned_data.get("emergency_number") or "",
+            response_time=self.cleaned_data.get("response_time") or "",
+            crisis_information=crisis_information,
+        )
+
+
+def crisis_initial(lines: list[CrisisLine]) -> dict[str, str]:
+    """Initial values for the crisis-line rows."""
+    initial: dict[str, str] = {}
+    for n, line in enumerate(lines[:MAX_CRISIS_LINES], start=1):
+        initial |= {f"line{n}_name": line.name, f"line{n}_number": line.number,
+                    f"line{n}_hours": line.hours}  # fmt: skip
+    return initial
+
+
+class PracticeCrisisForm(CrisisContactsMixin):
+    crisis_information = forms.CharField(
+        label=_("Anything else clients should know"),
+        required=False,
+        max_length=2000,
+        validators=[no_markup],
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional. For example, a walk-in service or what to do at weekends."),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.check_crisis_lines()
+        return data
+
+    def to_settings(self) -> CrisisSettings:
+        return self.to_crisis_settings(
+            crisis_information=self.cleaned_data.get("crisis_information") or ""
+        )
+
+
+class SetupForm(PasswordPairMixin, CrisisContactsMixin):
     practice_name = forms.CharField(
         label=_("Practice name"), max_length=200, validators=[no_markup]
     )
@@ -73,9 +201,12 @@ class SetupForm(PasswordPairMixin):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].initial = settings.TIME_ZONE
 
+    crisis_line_rows = 2  # more on the practice settings page
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         self.check_passwords(email=data.get("email", ""), full_name=data.get("full_name", ""))
+        self.check_crisis_lines()
         return data
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
@@ -58,3 +58,19 @@ class MfaAdapter(DefaultMFAAdapter):
         if authenticator.type == Authenticator.Type.TOTP:
             return staff_membership(authenticator.user) is None
         return True
+
+
+def readable_with(*, field_key: str, secret_key: str) -> tuple[int, int]:
+    """How many stored MFA secrets these keys can read, of how many (a restore's check)."""
+    fernet = _fernet(field_key, secret_key)
+    readable = total = 0
+    for data in Authenticator.objects.values_list("data", flat=True):
+        for value in (data or {}).values():
+            if isinstance(value, str) and value.startswith(PREFIX):
+                total += 1
+                try:
+                    fernet.decrypt(value.removeprefix(PREFIX).encode("ascii"))
+                except InvalidToken:
+                    continue
+                readable += 1
+    return readable, total

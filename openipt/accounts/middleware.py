@@ -29,7 +29,9 @@ class MembershipMiddleware:
         return self.get_response(request)
 
 
-MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/setup/", "/invitations/", "/health/")
+MFA_EXEMPT_PREFIXES = (
+    "/accounts/", "/static/", "/setup/", "/invitations/", "/health/", "/ready/",
+)  # fmt: skip
 
 
 class MfaRequiredMiddleware:
@@ -66,7 +68,9 @@ def _has_totp(user: object) -> bool:
     return bool(cached)
 
 
-CLIENT_ALLOWED_PREFIXES = ("/portal/", "/accounts/", "/static/", "/health/", "/consultation/")
+CLIENT_ALLOWED_PREFIXES = (
+    "/portal/", "/accounts/", "/static/", "/health/", "/ready/", "/consultation/",
+)  # fmt: skip
 
 
 class ClientBoundaryMiddleware:

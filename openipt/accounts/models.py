@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid as uuid_lib
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from openipt.core.models import BaseModel
+from openipt.core.versioning import Versioned
 
 
 def token_hash(token: str) -> str:
@@ -61,17 +65,114 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
-class Practice(BaseModel):
+# --- Crisis contacts (issue 10: safe for a client in crisis) ---------------------------------
+
+PHONE_MAX_LENGTH = 30
+_PHONE_SHAPE = re.compile(r"\+?[0-9][0-9 ().\-]*")
+
+
+def phone_digits(number: str) -> str:
+    """The number as a ``tel:`` URI wants it: an optional leading + and the digits only."""
+    number = number.strip()
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return f"+{digits}" if number.startswith("+") else digits
+
+
+def validate_phone_number(value: str) -> None:
+    """A number someone can dial: digits with spaces, dashes, dots or brackets, an optional
+    + at the start, and 3 to 15 digits (short lines such as 988 or 116 123 included)."""
+    number = value.strip()
+    digits = len(phone_digits(number).lstrip("+"))
+    if not _PHONE_SHAPE.fullmatch(number) or not 3 <= digits <= 15:
+        raise ValidationError(
+            _(
+                "Enter a phone number someone can dial: digits, with spaces if you like and "
+                "a + at the start for an international number, such as 116 123 or "
+                "+44 20 7946 0000."
+            ),
+            code="phone",
+        )
+
+
+@dataclass(frozen=True)
+class CrisisLine:
+    """One crisis line a practice tells its clients about."""
+
+    name: str
+    number: str
+    hours: str = ""
+
+    @property
+    def tel(self) -> str:
+        return f"tel:{phone_digits(self.number)}"
+
+
+def _crisis_line_problems(lines: Any) -> list[str]:
+    if not isinstance(lines, list):
+        return [str(_("The crisis lines are not a list."))]
+    problems = []
+    for index, line in enumerate(lines, start=1):
+        keys = {"name", "number", "hours"}
+        if not isinstance(line, dict) or not set(line) <= keys or not line.get("name"):
+            problems.append(str(_("Crisis line %(n)s needs a name.") % {"n": index}))
+            continue
+        try:
+            validate_phone_number(str(line.get("number") or ""))
+        except ValidationError as error:
+            problems.extend(f"{line['name']}: {message}" for message in error.messages)
+    return problems
+
+
+class Practice(Versioned, BaseModel):
     name = models.CharField(_("practice name"), max_length=200)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     crisis_information = models.TextField(
-        _("crisis information"),
+        _("other crisis information"),
         blank=True,
-        help_text=_("Shown to clients: whom to call in an emergency."),
+        help_text=_("Shown to clients: anything else they should know in an emergency."),
+    )
+    # Shown to clients on every portal page's "Need help now?", the help and safety-plan
+    # pages and after answers that raise a risk alert (docs/measures.md §7).
+    crisis_lines = models.JSONField(_("crisis lines"), default=list, blank=True)
+    emergency_number = models.CharField(
+        _("emergency number"),
+        max_length=PHONE_MAX_LENGTH,
+        blank=True,
+        validators=[validate_phone_number],
+    )
+    response_time = models.CharField(
+        _("when clinicians see answers and messages"), max_length=200, blank=True
     )
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        problems = _crisis_line_problems(self.crisis_lines)
+        if problems:
+            raise ValidationError({"crisis_lines": problems})
+
+    @property
+    def crisis_contacts(self) -> tuple[CrisisLine, ...]:
+        """The crisis lines as entered, in order (rows that are not well formed are left out:
+        they cannot be saved through the service, which validates them)."""
+        lines = self.crisis_lines if isinstance(self.crisis_lines, list) else []
+        return tuple(
+            CrisisLine(str(line["name"]), str(line["number"]), str(line.get("hours") or ""))
+            for line in lines
+            if isinstance(line, dict) and line.get("name") and line.get("number")
+        )
+
+    @property
+    def emergency_tel(self) -> str:
+        return f"tel:{phone_digits(self.emergency_number)}" if self.emergency_number else ""
+
+    @property
+    def has_crisis_contacts(self) -> bool:
+        """Whether the practice has told its clients whom to call (a line or an emergency
+        number); without either, the portal shows general guidance instead."""
+        return bool(self.crisis_contacts or self.emergency_number)
 
 
 class Membership(BaseModel):

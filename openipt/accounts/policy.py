@@ -283,6 +283,13 @@ def can_see_caseload(membership: Membership | None) -> bool:
     return membership is not None and membership.is_staff_member and membership.is_clinician
 
 
+def can_see_clinical_columns(membership: Membership | None) -> bool:
+    """Lists show next appointment, last session, latest score and alerts to clinicians and
+    supervisors; the admin role by itself gives no clinical access, so an administrator's
+    client list shows names and status only."""
+    return can_see_caseload(membership) or can_see_alerts(membership)
+
+
 def can_see_schedule(membership: Membership | None) -> bool:
     """Clinicians have a diary of their own appointments."""
     return membership is not None and membership.is_staff_member and membership.is_clinician
@@ -290,6 +297,19 @@ def can_see_schedule(membership: Membership | None) -> bool:
 
 def can_see_alerts(membership: Membership | None) -> bool:
     """Clinicians and supervisors receive risk alerts (their own, or escalated to them)."""
+    return (
+        membership is not None
+        and membership.is_staff_member
+        and (membership.is_clinician or membership.is_supervisor)
+    )
+
+
+# H_D (inbox): who has an inbox of what their care-team clients did in the portal
+# (openipt/engagement/inbox.py); what it holds is still limited to their care teams.
+
+
+def can_see_inbox(membership: Membership | None) -> bool:
+    """Clinicians and supervisors have an inbox (as they receive alerts)."""
     return (
         membership is not None
         and membership.is_staff_member

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid as uuid_lib
 
 from allauth.mfa.models import Authenticator
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from openipt.accounts.models import (
 from openipt.accounts.policy import can_manage_practice, staff_membership
 from openipt.audit.models import AuditEvent
 from openipt.core.http import parse_uuid
+from openipt.core.models import OutboxEmail
 
 
 def access_practice_admin(user: User) -> Membership:
@@ -181,4 +182,39 @@ def pending_supervisors_of(membership: Membership) -> QuerySet[Membership]:
 def admin_count(admin: Membership) -> int:
     return Membership.objects.filter(
         practice_id=admin.practice_id, kind=Membership.Kind.STAFF, is_admin=True, is_active=True
+    ).count()
+
+
+# The email outbox (openipt/core/outbox.py): what an administrator sees of it. ---------------
+
+
+def mask_address(address: str) -> str:
+    """Enough to recognise an address, not enough to read a client's email off a screen."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}…{at}{domain}" if at else "…"
+
+
+def outbox_troubles(admin: Membership) -> list[OutboxEmail]:
+    """The practice's emails that could not be sent yet (retrying) or at all (parked),
+    newest first."""
+    return list(
+        OutboxEmail.objects.filter(
+            practice_id=admin.practice_id, sent_at__isnull=True, attempts__gt=0
+        )
+        .filter(Q(dead_at__isnull=False) | Q(claimed_at__isnull=True))
+        .order_by("-created_at")[:200]
+    )
+
+
+def access_outbox_email(admin: Membership, uuid: str | uuid_lib.UUID) -> OutboxEmail:
+    """One email of the admin's own practice; any other is 404."""
+    row = OutboxEmail.objects.filter(practice_id=admin.practice_id, uuid=parse_uuid(uuid)).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+def outbox_trouble_count(admin: Membership) -> int:
+    return OutboxEmail.objects.filter(
+        practice_id=admin.practice_id, sent_at__isnull=True, dead_at__isnull=False
     ).count()

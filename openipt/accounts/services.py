@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail, send_mass_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -40,6 +39,9 @@ from openipt.accounts.policy import (
 )
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
+from openipt.core import outbox
+from openipt.core.http import parse_uuid
+from openipt.core.models import OutboxEmail
 
 
 def email_in_use(*, practice: Practice | None, email: str) -> bool:
@@ -160,7 +162,7 @@ def invitation_create(
             request=request,
         )
         return invitation, ""
-    transaction.on_commit(lambda: _invitation_email(invitation=invitation, token=token))
+    _invitation_email(invitation=invitation, token=token)
     return invitation, token
 
 
@@ -174,7 +176,7 @@ def _invitation_release(invitation: Invitation) -> None:
     invitation.expires_at = timezone.now() + dt.timedelta(days=settings.OPENIPT_INVITATION_DAYS)
     invitation.full_clean()
     invitation.save(update_fields=["token_hash", "expires_at", "updated_at"])
-    transaction.on_commit(lambda: _invitation_email(invitation=invitation, token=token))
+    _invitation_email(invitation=invitation, token=token)
 
 
 def _invitation_email(*, invitation: Invitation, token: str) -> None:
@@ -187,7 +189,10 @@ def _invitation_email(*, invitation: Invitation, token: str) -> None:
     }
     subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
     body = render_to_string("accounts/email/invitation_body.txt", context)
-    send_mail(subject, body, None, [invitation.email])
+    outbox.queue_email(
+        kind="staff_invitation", subject=subject, body=body, recipients=[invitation.email],
+        practice_id=invitation.practice_id,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -903,8 +908,11 @@ def staff_summary_send(
     }
     subject = render_to_string("accounts/email/staff_summary_subject.txt", context).strip()
     body = render_to_string("accounts/email/staff_summary_body.txt", context)
-    messages = [(subject, body, None, [admin.email]) for admin in admins]
-    transaction.on_commit(lambda: send_mass_mail(messages))
+    for admin in admins:  # one email each: administrators do not see each other's address
+        outbox.queue_email(
+            kind="staff_summary", subject=subject, body=body, recipients=[admin.email],
+            practice_id=practice.pk,
+        )  # fmt: skip
     return True
 
 
@@ -930,3 +938,25 @@ def auth_event_record(
             request=request,
             detail=detail,
         )
+
+
+@transaction.atomic
+def outbox_send_again(*, actor: User, uuid: str, request: HttpRequest | None = None) -> OutboxEmail:
+    """An administrator puts an undeliverable email of their practice back in the queue."""
+    row = OutboxEmail.objects.select_for_update().filter(uuid=parse_uuid(uuid)).first()
+    if row is None or row.practice_id is None:
+        raise PermissionDenied
+    _acting_admin(actor, row.practice_id)
+    if row.dead_at is None:
+        raise ValidationError(_("This email is still being tried; nothing to do."))
+    outbox.send_again(row)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.ADMIN,
+        object_type="core.outboxemail",
+        object_id=str(row.uuid),
+        practice_id=row.practice_id,
+        request=request,
+        detail=f"{row.kind} email queued again after {row.attempts} failed attempts",
+    )
+    return row

@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 
 from openipt.measures import selectors as measure_selectors
 from openipt.treatment import formats, protocol
-from openipt.treatment.models import Course, InventoryPerson, Session, TerminationRecord
+from openipt.treatment.models import (
+    Course,
+    InventoryPerson,
+    PhaseTaskStatus,
+    Session,
+    TerminationRecord,
+)
 
 
 def session_phase(course: Course, session: Session) -> str:
@@ -27,8 +33,14 @@ def session_phase(course: Course, session: Session) -> str:
 
 
 def phase_label(phase: str) -> str:
-    label = formats.PHASE_LABELS[formats.Phase(phase)]
-    return _("%(clinical)s (%(lay)s)") % {"clinical": _(label.clinical), "lay": _(label.lay)}
+    """The phase by its plain name ("Getting started", "Working on it", "Finishing well"):
+    the one phase vocabulary of the staff pages (docs/ipt.md §10)."""
+    return _(formats.PHASE_LABELS[formats.Phase(phase)].lay)
+
+
+def phase_clinical(phase: str) -> str:
+    """The clinical name of the phase ("Initial phase"), for a tooltip or a details line."""
+    return _(formats.PHASE_LABELS[formats.Phase(phase)].clinical)
 
 
 def _session_record(session: Session) -> protocol.SessionRecord:
@@ -80,11 +92,31 @@ def _formulation(course: Course) -> protocol.Formulation:
     )
 
 
+def carried_baseline(course: Course) -> protocol.MeasureResult | None:
+    """For a course that follows another (maintenance IPT), the earlier course's latest
+    depression score: it serves as this course's baseline (docs/ipt.md §7, ``ipt_m``). No
+    query when ``follows`` and its administrations were prefetched."""
+    previous = course.follows if course.follows_id else None
+    latest = latest_measure(previous) if previous is not None else None
+    if latest is None:
+        return None
+    return protocol.MeasureResult(latest.instrument, latest.total, latest.on, session_number=0)
+
+
+def latest_measure(course: Course) -> protocol.MeasureResult | None:
+    """The course's latest depression score (no query with ``ADMINISTRATIONS_PREFETCH``)."""
+    results = measure_selectors.course_measure_results(course)
+    return max(results, key=lambda m: (m.on or dt.date.min, m.session_number or 0), default=None)
+
+
 def course_state(course: Course) -> protocol.CourseState:
     sessions = list(course.sessions.all())
     people = [p for p in course.inventory.all() if p.snapshot == InventoryPerson.Snapshot.START]
     events = list(course.timeline.all())
     measures = measure_selectors.course_measure_results(course)
+    carried = carried_baseline(course)
+    if carried is not None:
+        measures = (carried, *measures)
     return protocol.CourseState(
         format=formats.FormatCode(course.format),
         planned_sessions=course.planned_sessions,
@@ -131,18 +163,45 @@ def course_state(course: Course) -> protocol.CourseState:
 
 @dataclass(frozen=True)
 class ShownItem:
-    """One guidance item ready for a template: translated reason, rule and severity."""
+    """One guidance item ready for a template: translated reason, severity, and the rule
+    behind it in plain words (``rule_text``, for a details element; never a bare number)."""
 
     code: str
     rule: int | None
     severity: str
     reason: str
+    rule_text: str = ""
+    task: str = ""  # the §3 task's short label, when the item is about one
 
 
 def _shown(item: protocol.GuidanceItem) -> ShownItem:
     message = _(item.message)
     reason = message % item.params_dict if item.params else message
-    return ShownItem(item.code, item.rule, str(item.severity), reason)
+    summary = protocol.rule_summary(item.rule)
+    spec = TASKS_BY_CODE.get(item.code)
+    return ShownItem(
+        item.code,
+        item.rule,
+        str(item.severity),
+        reason,
+        rule_text=_(summary) if summary else "",
+        task=_(spec.label) if spec else "",
+    )
+
+
+TASKS_BY_CODE = {spec.code: spec for spec in protocol.TASKS}
+
+
+@dataclass(frozen=True)
+class SettledTask:
+    """A phase task that nothing flags now: marked by the clinician, or met by the records."""
+
+    code: str
+    label: str
+    mark: str  # the mark's label, "" when the records meet it
+
+
+NO_ACTION = protocol.Action(protocol.NextAction.NONE)
 
 
 @dataclass(frozen=True)
@@ -151,28 +210,46 @@ class CourseGuidance:
     phase_label: str
     sessions_held: int
     next_session: int
-    due: tuple[ShownItem, ...]
+    due: tuple[ShownItem, ...]  # folded: a repeated per-session item is one line
     warnings: tuple[ShownItem, ...]
+    each_session: tuple[str, ...] = ()  # the phase's per-session task labels
+    settled: tuple[SettledTask, ...] = ()
+    action: protocol.Action = NO_ACTION
 
     @property
     def flag_count(self) -> int:
         return len(self.due) + len(self.warnings)
 
+    @property
+    def todo(self) -> tuple[ShownItem, ...]:
+        """The one list of the overview: due (overdue first), then warnings and notices."""
+        return self.due + self.warnings
 
-def guidance_for(course: Course, *, today: dt.date | None = None) -> CourseGuidance:
-    result = protocol.evaluate(course_state(course), today=today or timezone.localdate())
+
+_DUE = (protocol.Severity.OVERDUE, protocol.Severity.DUE)
+
+
+def guidance_for(
+    course: Course, *, today: dt.date | None = None, appointment_today: bool = False
+) -> CourseGuidance:
+    """The protocol's guidance for a course, folded and merged with the phase's tasks
+    (``protocol.worklist``), with the page's next action."""
+    today = today or timezone.localdate()
+    state = course_state(course)
+    result = protocol.evaluate(state, today=today)
+    work = protocol.worklist(state, result)
+    marks = dict(PhaseTaskStatus.Status.choices)
     return CourseGuidance(
         phase=str(result.phase),
         phase_label=phase_label(str(result.phase)),
         sessions_held=result.sessions_held,
         next_session=result.next_session,
-        due=tuple(_shown(i) for i in result.due),
-        warnings=tuple(_shown(i) for i in result.warnings),
+        due=tuple(_shown(i) for i in work.todo if i.severity in _DUE),
+        warnings=tuple(_shown(i) for i in work.todo if i.severity not in _DUE),
+        each_session=tuple(_(spec.label) for spec in work.each_session),
+        settled=tuple(
+            SettledTask(spec.code, _(spec.label), str(marks[mark.value]) if mark else "")
+            for spec, mark in work.settled
+        ),
+        action=protocol.next_action(state, today=today, appointment_today=appointment_today),
     )
-
-
-def task_checklist(course: Course, phase: str) -> list[tuple[protocol.TaskSpec, str]]:
-    """The §3 tasks of one phase with the clinician's current mark ('' when unmarked)."""
-    marks = {m.task_code: m.status for m in course.task_statuses.all()}
-    specs = protocol.phase_tasks(formats.FormatCode(course.format), formats.Phase(phase))
-    return [(spec, marks.get(spec.code, "")) for spec in specs]

@@ -9,20 +9,26 @@ list the courses a user may see (the caseload, a client's courses).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from openipt.accounts.models import User
 from openipt.care import guidance as guidance_lib
+from openipt.care.glance import Glance, course_glances
 from openipt.clients.models import Client
 from openipt.clients.selectors import accessible_clients, can_write_client
 from openipt.engagement.diary import diary_entries_since
 from openipt.engagement.models import DiaryEntry
 from openipt.measures import selectors as measure_selectors
 from openipt.measures.models import Administration
-from openipt.treatment import formats
+from openipt.scheduling.models import Appointment
+from openipt.scheduling.services import contract_tally
+from openipt.scheduling.times import zone_for
+from openipt.treatment import formats, protocol
+from openipt.treatment import services as treatment_services
 from openipt.treatment.formats import PHASE_ORDER
 from openipt.treatment.models import (
     BetweenSessionTask,
@@ -33,9 +39,16 @@ from openipt.treatment.models import (
     InventoryPerson,
     ProblemArea,
     Session,
+    TerminationRecord,
     TimelineEvent,
 )
-from openipt.treatment.protocol import TaskSpec
+
+# A maintenance course reads its baseline, warning signs and relapse plan from the course it
+# follows (``guidance.carried_baseline``): this keeps that at no query of its own (and at no
+# query at all when no course in the list follows another).
+FOLLOWS_PREFETCH = Prefetch(
+    "follows__administrations", queryset=measure_selectors.ADMINISTRATIONS_PREFETCH.queryset
+)
 
 COURSE_PREFETCH = (
     "sessions",
@@ -45,6 +58,7 @@ COURSE_PREFETCH = (
     "task_statuses",
     Prefetch("problem_areas", queryset=ProblemArea.objects.select_related("other_person")),
     measure_selectors.ADMINISTRATIONS_PREFETCH,  # the depression measures guidance feeds in
+    FOLLOWS_PREFETCH,
 )
 
 
@@ -70,9 +84,16 @@ def client_courses(user: User, client: Client) -> list[Course]:
 def with_course_records(course: Course) -> Course:
     """The course again, with every record the overview and the guidance need prefetched."""
     return (
-        Course.objects.select_related("client", "clinician__user", "formulation", "termination")
+        Course.objects.select_related(
+            "client__practice",
+            "clinician__user",
+            "formulation",
+            "termination",
+            "follows__termination",
+        )
         .prefetch_related(
             *COURSE_PREFETCH,
+            "followed_by",
             Prefetch(
                 "goals",
                 queryset=Goal.objects.select_related("problem_area").prefetch_related(
@@ -82,6 +103,22 @@ def with_course_records(course: Course) -> Course:
         )
         .get(pk=course.pk)
     )
+
+
+def course_phase_label(course: Course) -> str:
+    """The phase a course is in, by its plain name, for the header of any course page: the
+    phase of the latest held session, else of session 1 (one query)."""
+    latest = (
+        Session.objects.filter(
+            course=course, attendance=Session.Attendance.ATTENDED, starts_at__lte=timezone.now()
+        )
+        .order_by("-number")
+        .first()
+    )
+    if latest is not None:
+        return guidance_lib.phase_label(guidance_lib.session_phase(course, latest))
+    fmt = formats.get_format(course.format)
+    return guidance_lib.phase_label(formats.phase_for_session(fmt, 1, course.planned_sessions))
 
 
 # The course page ------------------------------------------------------------------------
@@ -95,7 +132,7 @@ class CourseOverview:
 
     course: Course  # with every record prefetched (``with_course_records``)
     can_write: bool
-    guidance: guidance_lib.CourseGuidance
+    guidance: guidance_lib.CourseGuidance  # with the page's next action (``guidance.action``)
     sessions: list[tuple[Session, str]]  # the sessions listed, each with its phase's label
     sessions_total: int
     latest: int  # the number of the latest session, 0 before the first
@@ -104,7 +141,89 @@ class CourseOverview:
     goals: list[Goal]
     people: list[InventoryPerson]  # the inventory at the start
     timeline: list[TimelineEvent]  # oldest first
-    checklist: list[tuple[TaskSpec, str]]  # the phase's tasks, each with its mark
+    ending: Ending
+
+
+@dataclass(frozen=True)
+class Ending:
+    """The course's ending and what links it to the courses before and after it."""
+
+    record: TerminationRecord | None
+    missing: tuple[str, ...]  # labels of the items required to conclude, not yet recorded
+    follows: Course | None  # the acute course a maintenance course follows
+    carried: protocol.MeasureResult | None  # the baseline score taken over from ``follows``
+    latest_score: protocol.MeasureResult | None  # this course's latest depression score
+    followed_by: Course | None  # the maintenance course that follows this one
+    maintenance_offered: bool  # next step "maintenance", and no course follows yet
+    today_session: Session | None  # a draft dated today, or the one for today's appointment
+    today_appointment: Appointment | None  # a session booked today with no note yet
+    to_book: int  # the contract's sessions not yet held or booked (0 without a contract)
+
+
+def _today_appointment(course: Course) -> Appointment | None:
+    """A session appointment of the course today (practice time) with no session yet."""
+    zone = zone_for(course.client.practice)
+    day = timezone.now().astimezone(zone).date()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+    return (
+        Appointment.objects.filter(
+            course=course,
+            kind=Appointment.Kind.SESSION,
+            status__in=Appointment.OCCUPYING,
+            session__isnull=True,
+            starts_at__gte=start,
+            starts_at__lt=start + dt.timedelta(days=1),
+        )
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def maintenance_offered(course: Course) -> bool:
+    """Whether to offer "Start a maintenance course": an acute course whose chosen next step
+    is maintenance and which no course follows yet (uses the ``followed_by`` prefetch)."""
+    record = getattr(course, "termination", None)
+    return (
+        formats.get_format(course.format).acute
+        and course.status != Course.Status.ENTERED_IN_ERROR
+        and record is not None
+        and record.next_step == TerminationRecord.NextStep.MAINTENANCE
+        and not list(course.followed_by.all())
+    )
+
+
+def conclusion_missing_labels(course: Course) -> tuple[str, ...]:
+    """The required ending items not yet recorded, as the task labels a clinician reads."""
+    record = getattr(course, "termination", None)
+    missing = protocol.conclusion_missing(
+        formats.FormatCode(course.format), treatment_services.termination_facts(record)
+    )
+    return tuple(_(guidance_lib.TASKS_BY_CODE[code].label) for code in missing)
+
+
+def course_ending(course: Course, *, sessions: list[Session] | None = None) -> Ending:
+    """For a course fetched with ``with_course_records``: a fixed number of queries."""
+    sessions = sessions if sessions is not None else list(course.sessions.all())
+    appointment = _today_appointment(course) if course.is_open else None
+    today = timezone.localdate()
+    draft = next(
+        (s for s in sessions if not s.is_signed and timezone.localdate(s.starts_at) == today),
+        None,
+    )
+    tally = contract_tally(course) if course.is_open else None
+    followers = list(course.followed_by.all())
+    return Ending(
+        record=getattr(course, "termination", None),
+        missing=conclusion_missing_labels(course),
+        follows=course.follows if course.follows_id else None,
+        carried=guidance_lib.carried_baseline(course),
+        latest_score=guidance_lib.latest_measure(course),
+        followed_by=followers[0] if followers else None,
+        maintenance_offered=maintenance_offered(course),
+        today_session=draft,
+        today_appointment=appointment,
+        to_book=tally.to_book if tally and tally.contract else 0,
+    )
 
 
 def course_overview(user: User, course: Course, *, all_sessions: bool = False) -> CourseOverview:
@@ -112,8 +231,11 @@ def course_overview(user: User, course: Course, *, all_sessions: bool = False) -
     ``openipt.access.treatment.access_course``: the latest sessions, or ``all_sessions``.
     A fixed number of queries whatever the size of the course."""
     course = with_course_records(course)
-    guidance = guidance_lib.guidance_for(course)
     sessions = sorted(course.sessions.all(), key=lambda s: (s.number, s.starts_at))
+    ending = course_ending(course, sessions=sessions)
+    guidance = guidance_lib.guidance_for(
+        course, appointment_today=ending.today_appointment is not None
+    )
     shown = sessions if all_sessions else sessions[-OVERVIEW_SESSIONS:]
     return CourseOverview(
         course=course,
@@ -129,7 +251,7 @@ def course_overview(user: User, course: Course, *, all_sessions: bool = False) -
         goals=list(course.goals.all()),
         people=[p for p in course.inventory.all() if p.snapshot == InventoryPerson.Snapshot.START],
         timeline=list(course.timeline.all()),
-        checklist=guidance_lib.task_checklist(course, guidance.phase),
+        ending=ending,
     )
 
 
@@ -142,33 +264,62 @@ class CaseloadRow:
     latest_session: int
     guidance: guidance_lib.CourseGuidance
     risk_concerns: bool  # the latest session's risk check noted concerns
+    # Next appointment, last session, latest score and its trend, open alert (issue 9 part 7).
+    glance: Glance = field(default_factory=Glance)
 
     @property
     def needs_attention(self) -> bool:
-        return self.risk_concerns or bool(self.guidance.flag_count)
+        return self.glance.open_alert or self.risk_concerns or bool(self.guidance.flag_count)
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for item in self.guidance.due if str(item.severity) == "overdue")
+
+    @property
+    def due_count(self) -> int:
+        return len(self.guidance.due) - self.overdue_count
+
+
+_NO_APPOINTMENT = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _next_at(row: CaseloadRow) -> dt.datetime:
+    upcoming = row.glance.next_appointment
+    return upcoming.starts_at if upcoming else _NO_APPOINTMENT
+
+
+def _by_name(row: CaseloadRow) -> tuple[str, str]:
+    return (row.course.client.legal_family_name.lower(), row.course.client.legal_given_name.lower())
 
 
 CASELOAD_SORTS = {
-    "client": lambda r: (
-        r.course.client.legal_family_name.lower(),
-        r.course.client.legal_given_name.lower(),
-    ),
+    "client": _by_name,
     "start": lambda r: r.course.start_date,
     "session": lambda r: (r.latest_session, r.course.planned_sessions),
     "phase": lambda r: (PHASE_ORDER[formats.Phase(r.guidance.phase)], -r.latest_session),
-    "flags": lambda r: (not r.risk_concerns, -r.guidance.flag_count, r.course.start_date),
+    # An open alert first, then risk concerns, then the most flags; ties by the next appointment.
+    "flags": lambda r: (
+        not r.glance.open_alert,
+        not r.risk_concerns,
+        -r.guidance.flag_count,
+        _next_at(r),
+        r.course.start_date,
+    ),
+    "next": lambda r: (_next_at(r), _by_name(r)),
 }
+CASELOAD_DEFAULT_SORT = "flags"
 
 
 def caseload(
     user: User,
     *,
-    sort: str = "client",
+    sort: str = CASELOAD_DEFAULT_SORT,
     phase: str = "",
     course_format: str = "",
     flagged: bool = False,
 ) -> list[CaseloadRow]:
-    """Open courses the user treats, with guidance; a fixed number of queries for any size."""
+    """Open courses the user treats, with guidance and the columns of ``glance``; a fixed
+    number of queries for any size."""
     courses = (
         _courses(user, write=True)
         .filter(status__in=[Course.Status.ASSESSMENT, Course.Status.ACTIVE])
@@ -177,21 +328,24 @@ def caseload(
     )
     if course_format:
         courses = courses.filter(format=course_format)
+    fetched = list(courses)
+    glances = course_glances(user, [course.pk for course in fetched])
     rows = []
-    for course in courses:
+    for course in fetched:
         last = max(course.sessions.all(), key=lambda s: s.number, default=None)
         row = CaseloadRow(
             course,
             last.number if last else 0,
             guidance_lib.guidance_for(course),
             risk_concerns=last is not None and last.risk_check == Session.Risk.CONCERNS,
+            glance=glances.get(course.pk, Glance()),
         )
         if phase and row.guidance.phase != phase:
             continue
         if flagged and not row.needs_attention:
             continue
         rows.append(row)
-    rows.sort(key=CASELOAD_SORTS.get(sort, CASELOAD_SORTS["client"]))
+    rows.sort(key=CASELOAD_SORTS.get(sort, CASELOAD_SORTS[CASELOAD_DEFAULT_SORT]))
     return rows
 
 

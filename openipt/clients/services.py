@@ -11,12 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -35,6 +33,7 @@ from openipt.clients.models import (
     ConsentRecord,
     EmergencyAccess,
 )
+from openipt.core import outbox
 from openipt.core.versioning import lock_version
 
 if TYPE_CHECKING:
@@ -490,11 +489,11 @@ def emergency_access_open(
         request=request,
         detail=f"emergency access for {minutes} minutes",
     )
-    _emergency_notify_on_commit(access, actor)
+    _emergency_notify(access, actor)
     return access
 
 
-def _emergency_notify_on_commit(access: EmergencyAccess, actor: User) -> None:
+def _emergency_notify(access: EmergencyAccess, actor: User) -> None:
     """Who is told: the primary clinician (a link to the client's page, which they can open)
     and every other active administrator (a link to the review page). Neither email names
     the client or carries the reason."""
@@ -517,16 +516,19 @@ def _emergency_notify_on_commit(access: EmergencyAccess, actor: User) -> None:
     letters.pop(actor.email, None)
     name = actor.get_full_name()
     for email, link in letters.items():
-        transaction.on_commit(partial(_emergency_email, email=email, name=name, link=link))
+        _emergency_email(email=email, name=name, link=link, practice_id=access.practice_id)
 
 
-def _emergency_email(*, email: str, name: str, link: str) -> None:
+def _emergency_email(*, email: str, name: str, link: str, practice_id: int) -> None:
     subject = _("Emergency access to a client record in OpenIPT")
     body = _(
         "%(name)s opened the record of a client of yours in an emergency. "
         "Review it at:\n\n%(link)s\n"
     ) % {"name": name, "link": link}
-    send_mail(subject, body, None, [email])
+    outbox.queue_email(
+        kind="emergency_access", subject=subject, body=body, recipients=[email],
+        practice_id=practice_id,
+    )  # fmt: skip
 
 
 @transaction.atomic

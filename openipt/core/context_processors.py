@@ -13,6 +13,7 @@ _SECTION_BY_NAMESPACE = {
     "treatment": "caseload",
     "scheduling": "schedule",
     "audit": "audit",
+    "inbox": "inbox",
 }
 _SECTION_BY_NAME = {
     "measures:instruments": "questionnaires",
@@ -24,6 +25,7 @@ _SECTION_BY_NAME = {
     "measures:course-measures": "caseload",
     "measures:administration-create": "caseload",
     "measures:administration-assign": "caseload",
+    "accounts:practice-settings": "practice",
 }
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -26,6 +25,7 @@ from openipt.accounts.models import Membership, User
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
+from openipt.core import outbox
 from openipt.engagement.models import PortalAccess, PortalInvitation
 
 if TYPE_CHECKING:
@@ -97,16 +97,19 @@ def portal_invite(
         detail="portal invitation sent",
     )
     practice_name = client.practice.name
-    transaction.on_commit(lambda: _invitation_email(email, token, practice_name))
+    _invitation_email(email, token, practice_name, practice_id=client.practice_id)
     return invitation, token
 
 
-def _invitation_email(email: str, token: str, practice_name: str) -> None:
+def _invitation_email(email: str, token: str, practice_name: str, *, practice_id: int) -> None:
     link = settings.OPENIPT_BASE_URL.rstrip("/") + reverse("portal:welcome", args=[token])
     context = {"link": link, "practice": practice_name, "days": INVITATION_DAYS}
     subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
     body = render_to_string("portal/email/invitation_body.txt", context)
-    send_mail(subject, body, None, [email])
+    outbox.queue_email(
+        kind="portal_invitation", subject=subject, body=body, recipients=[email],
+        practice_id=practice_id,
+    )  # fmt: skip
 
 
 def portal_invitation_by_token(token: str) -> PortalInvitation | None:

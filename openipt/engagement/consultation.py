@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest
@@ -30,6 +29,7 @@ from openipt.audit.models import AuditEvent
 from openipt.audit.services import client_address
 from openipt.clients.models import Client
 from openipt.clients.services import ClientData, client_create
+from openipt.core import outbox
 from openipt.engagement.models import ConsultationRequest
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.services import appointment_book
@@ -115,7 +115,7 @@ def consultation_request_submit(
         request=request,
     )
     if item.email:
-        transaction.on_commit(lambda: _acknowledge(item))
+        _acknowledge(item)
     return item
 
 
@@ -124,7 +124,10 @@ def _acknowledge(item: ConsultationRequest) -> None:
     context = {"name": item.name, "practice": item.practice.name}
     subject = render_to_string("clients/intake/email/ack_subject.txt", context).strip()
     body = render_to_string("clients/intake/email/ack_body.txt", context)
-    send_mail(subject, body, None, [item.email])
+    outbox.queue_email(
+        kind="consultation_ack", subject=subject, body=body, recipients=[item.email],
+        practice_id=item.practice_id,
+    )  # fmt: skip
 
 
 # --- Staff: the intake queue ----------------------------------------------------------------

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -27,6 +26,7 @@ from openipt.accounts import policy
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
+from openipt.core import outbox
 from openipt.engagement.models import Message, MessageAttachment, PortalAccess
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def message_send(
         path = reverse("clients:messages", kwargs={"client_uuid": client.uuid})
     else:
         path = reverse("portal:messages")
-    transaction.on_commit(lambda: _notify(recipients, path))
+    _notify(recipients, path, practice_id=client.practice_id)
     return message
 
 
@@ -154,13 +154,16 @@ def _recipients(client: Client, *, from_client: bool) -> list[str]:
     return [entry.member.user.email for entry in team]
 
 
-def _notify(recipients: list[str], path: str) -> None:
+def _notify(recipients: list[str], path: str, *, practice_id: int) -> None:
     if not recipients:
         return
     context = {"link": settings.OPENIPT_BASE_URL.rstrip("/") + path}
     subject = render_to_string("portal/email/message_subject.txt", context).strip()
     body = render_to_string("portal/email/message_body.txt", context)
-    send_mail(subject, body, None, recipients)
+    outbox.queue_email(
+        kind="message_notification", subject=subject, body=body, recipients=recipients,
+        practice_id=practice_id,
+    )  # fmt: skip
 
 
 def conversation(client: Client) -> list[Message]:

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from openipt.accounts.models import Practice
+from openipt.accounts.models import Membership, Practice
 from openipt.clients.models import NO_MARKUP, Client
 from openipt.clients.validators import validate_not_future
 from openipt.core.models import BaseModel
@@ -175,3 +175,32 @@ class MessageAttachment(BaseModel):
 
     class Meta:
         db_table = "clients_messageattachment"
+
+
+class InboxRead(BaseModel):
+    """One staff member has read one item of their inbox: a diary entry, a between-session
+    task report or a questionnaire the client completed (openipt/engagement/inbox.py).
+
+    Per person, not per care team: a co-therapist's reading leaves it new for the others.
+    ``read_at`` is compared with the item's own time, so a task the client reports on again
+    after it was read comes back as new. Messages keep their own ``Message.read_at``, which
+    the conversation page sets when the care team opens it.
+    """
+
+    class Kind(models.TextChoices):
+        DIARY = "diary", _("Diary entry")
+        TASK = "task", _("Task report")
+        QUESTIONNAIRE = "questionnaire", _("Questionnaire completed")
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target_id = models.PositiveBigIntegerField()
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "kind", "target_id"],
+                name="engagement_inboxread_one_per_item",
+            ),
+        ]

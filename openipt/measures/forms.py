@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from openipt.measures.models import RiskAlert, SafetyPlan
 from openipt.measures.scoring import InstrumentDefinition, Item
-from openipt.measures.services import Acknowledgement, SafetyPlanData
+from openipt.measures.services import Acknowledgement, EntryData, SafetyPlanData
 
 if TYPE_CHECKING:
     from openipt.treatment.models import Session
@@ -25,73 +26,149 @@ def item_field_name(item: Item) -> str:
     return f"item-{item.link_id}"
 
 
+def answerable_items(definition: InstrumentDefinition) -> tuple[Item, ...]:
+    """The questions that take an answer, in the instrument's order: scored ones and unscored
+    ones such as the PHQ-9's difficulty question (instructions and other display text
+    have no answers)."""
+    return tuple(item for item in definition.items if item.options)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One question of the entry form: its number as people count it ("1" to "9" for the
+    PHQ-9's scored questions; none for the unscored difficulty question), its place in the
+    quick-entry box, and its radio group."""
+
+    item: Item
+    number: int | None
+    position: int
+    field: forms.BoundField
+
+
 class EntryForm(forms.Form):
-    """One radio group per item plus a quick-entry box: type one digit per scored item, in
-    order ("-" for an item the client left blank). When the box is filled it wins (a script
-    keeps both in step); without JavaScript the radio grid posts on its own."""
+    """One radio group per question plus a quick-entry box: one digit per question, in
+    order ("-" for one the client left blank). The box takes the instrument's real count of
+    answers: every question, unscored ones included (the PHQ-9's 9 + 1 difficulty = 10), or
+    the scored ones only (9: the difficulty question then comes from its radio group, or
+    stays blank). When the box is filled it wins (a script keeps both in step); without
+    JavaScript the radio grid posts on its own.
 
-    quick = forms.CharField(
-        label=gettext_lazy("Quick entry"),
-        required=False,
-        max_length=60,
-        help_text=gettext_lazy("One number per question, in order; “-” if not answered."),
-    )
+    ``optional``: the form may be left entirely blank (a questionnaire offered in the session
+    note that was not given); ``answers`` is then ``None``. ``link_session``: whether the form
+    asks which session it belongs to (the standalone entry page) or already knows it (the
+    session note)."""
 
+    quick = forms.CharField(label=gettext_lazy("Quick entry"), required=False, max_length=60)
     session = forms.ChoiceField(label=gettext_lazy("Session"), required=False)
+    completed_on = forms.DateField(
+        label=gettext_lazy("Date completed"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy(
+            "The day the questionnaire was filled in. Left empty: the session's day, or today."
+        ),
+    )
 
     def __init__(
         self,
         *args: Any,
         definition: InstrumentDefinition,
         sessions: Sequence[Session] = (),
+        link_session: bool = True,
+        optional: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.definition = definition
+        self.optional = optional
+        self.items = answerable_items(definition)
         self.sessions = {str(s.uuid): s for s in sessions}
-        session_field = self.fields["session"]
-        assert isinstance(session_field, forms.ChoiceField)  # noqa: S101 - declared above
-        session_field.choices = [("", _("Not linked to a session"))] + [
-            (key, _("Session %(n)s · %(day)s") % {"n": s.number, "day": s.starts_at.date()})
-            for key, s in self.sessions.items()
-        ]
-        self.quick_enabled = all(
-            0 <= e <= 9 for item in definition.scored_items for e in item.entries
-        )
-        if not self.quick_enabled:
+        if link_session:
+            self._session_choices()
+        else:
+            del self.fields["session"]
+        self.quick_enabled = all(0 <= e <= 9 for item in self.items for e in item.entries)
+        if self.quick_enabled:
+            self.fields["quick"].help_text = self._quick_help()
+        else:
             del self.fields["quick"]
-        for item in definition.items:
+        for item in self.items:
             choices = [(str(o.entry), f"{o.entry} {o.display}") for o in item.options]
             choices.append((NOT_ANSWERED, str(_("Not answered"))))
             self.fields[item_field_name(item)] = forms.ChoiceField(
                 label=item.text, choices=choices, required=False, widget=forms.RadioSelect
             )
 
-    def item_rows(self) -> list[tuple[Item, forms.BoundField]]:
-        return [(item, self[item_field_name(item)]) for item in self.definition.items]
+    def _session_choices(self) -> None:
+        session_field = self.fields["session"]
+        assert isinstance(session_field, forms.ChoiceField)  # noqa: S101 - declared above
+        session_field.choices = [("", _("Not linked to a session"))] + [
+            (key, _("Session %(n)s · %(day)s") % {"n": s.number, "day": s.starts_at.date()})
+            for key, s in self.sessions.items()
+        ]
+
+    @property
+    def scored_count(self) -> int:
+        return sum(1 for item in self.items if item.scored)
+
+    def _quick_help(self) -> str:
+        scored, every = self.scored_count, len(self.items)
+        if scored == every:
+            return _("Type %(n)s numbers, one per question, in order; “-” if not answered.") % {
+                "n": every
+            }
+        return _(
+            "Type %(n)s numbers for questions 1 to %(n)s, then optionally %(extra)s more for "
+            "the unscored question (%(all)s in all); “-” if not answered."
+        ) % {"n": scored, "extra": every - scored, "all": every}
+
+    def item_rows(self) -> list[EntryRow]:
+        rows, number = [], 0
+        for position, item in enumerate(self.items, start=1):
+            if item.scored:
+                number += 1
+            shown = number if item.scored else None
+            rows.append(EntryRow(item, shown, position, self[item_field_name(item)]))
+        return rows
+
+    def _quick_targets(self, count: int) -> tuple[Item, ...] | None:
+        """Which questions ``count`` typed answers are for: every question, or the scored."""
+        if count == len(self.items):
+            return self.items
+        scored = tuple(item for item in self.items if item.scored)
+        return scored if count == len(scored) else None
+
+    def _count_error(self, typed: int) -> str:
+        scored, every = self.scored_count, len(self.items)
+        if scored == every:
+            return _("Type %(n)s answers, one per question; you typed %(typed)s.") % {
+                "n": every,
+                "typed": typed,
+            }
+        return _(
+            "Type %(n)s answers (questions 1 to %(n)s), or %(all)s with the unscored "
+            "question; you typed %(typed)s."
+        ) % {"n": scored, "all": every, "typed": typed}
 
     def _from_quick(self, text: str) -> dict[str, str | None] | None:
-        items = self.definition.scored_items
         typed = [c for c in text if not c.isspace()]
-        if len(typed) != len(items):
-            self.add_error(
-                "quick",
-                _("Type %(n)s answers, one per question; you typed %(typed)s.")
-                % {"n": len(items), "typed": len(typed)},
-            )
+        targets = self._quick_targets(len(typed))
+        if targets is None:
+            self.add_error("quick", self._count_error(len(typed)))
             return None
         answers: dict[str, str | None] = {}
-        for number, (item, char) in enumerate(zip(items, typed, strict=True), start=1):
+        numbers = {row.item.link_id: row.number for row in self.item_rows()}
+        for item, char in zip(targets, typed, strict=True):
             option = None if char == NOT_ANSWERED else _option(item, char)
             if char != NOT_ANSWERED and option is None:
-                self.add_error("quick", _bad_answer(number, char, item))
+                self.add_error("quick", _bad_answer(numbers[item.link_id], char, item))
                 continue
             answers[item.link_id] = option
-        return answers if not self.errors else None
+        return None if self.errors else answers
 
     def _from_radios(self) -> dict[str, str | None]:
         answers: dict[str, str | None] = {}
-        for item in self.definition.items:
+        for item in self.items:
             value = self.cleaned_data.get(item_field_name(item)) or ""
             if not value and item.scored:
                 self.add_error(
@@ -101,18 +178,38 @@ class EntryForm(forms.Form):
             answers[item.link_id] = None if value in ("", NOT_ANSWERED) else _option(item, value)
         return answers
 
+    def _is_blank(self, cleaned: dict[str, Any]) -> bool:
+        quick = (cleaned.get("quick") or "").strip()
+        return not quick and not any(cleaned.get(item_field_name(i)) for i in self.items)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        cleaned["session"] = self.sessions.get(cleaned.get("session") or "")
+        if self.optional and self._is_blank(cleaned):
+            cleaned["answers"] = None
+            return cleaned
         quick = (cleaned.get("quick") or "").strip()
         answers = self._from_quick(quick) if quick else self._from_radios()
         if answers is not None and quick:
-            for item in self.definition.items:  # unscored items still come from the radios
-                if not item.scored:
+            for item in self.items:  # questions the box did not cover come from the radios
+                if item.link_id not in answers:
                     value = cleaned.get(item_field_name(item)) or NOT_ANSWERED
                     answers[item.link_id] = _option(item, value)
         cleaned["answers"] = answers
-        cleaned["session"] = self.sessions.get(cleaned.get("session") or "")
+        self._check_date(cleaned.get("completed_on"))
         return cleaned
+
+    def _check_date(self, day: dt.date | None) -> None:
+        """Left empty, the date is the session's day (else today): ``_completed_at``."""
+        if "completed_on" not in self.errors and day is not None and day > timezone.localdate():
+            self.add_error("completed_on", _("The date completed cannot be in the future."))
+
+    def to_data(self) -> EntryData | None:
+        """What ``services.administration_enter`` needs; ``None`` for a form left blank."""
+        answers = self.cleaned_data.get("answers")
+        if answers is None:
+            return None
+        return EntryData(answers=answers, completed_on=self.cleaned_data.get("completed_on"))
 
 
 def _option(item: Item, entry: str) -> str | None:
@@ -122,13 +219,14 @@ def _option(item: Item, entry: str) -> str | None:
     return option.code if option else None
 
 
-def _bad_answer(number: int, char: str, item: Item) -> str:
+def _bad_answer(number: int | None, char: str, item: Item) -> str:
     allowed = ", ".join(str(e) for e in item.entries)
-    return _("Question %(n)s: “%(c)s” is not an answer; use %(allowed)s or “-”.") % {
-        "n": number,
-        "c": char,
-        "allowed": allowed,
-    }
+    params = {"n": number, "c": char, "allowed": allowed}
+    if number is None:
+        return _("The unscored question: “%(c)s” is not an answer; use %(allowed)s or “-”.") % (
+            params
+        )
+    return _("Question %(n)s: “%(c)s” is not an answer; use %(allowed)s or “-”.") % params
 
 
 class AssignForm(forms.Form):
@@ -172,6 +270,10 @@ class AcknowledgeForm(forms.Form):
 
 
 class SafetyPlanForm(forms.ModelForm[SafetyPlan]):
+    # The version the form was opened at (0: no plan yet): a version saved meanwhile by
+    # someone else is never silently replaced.
+    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
     class Meta:
         model = SafetyPlan
         fields = SafetyPlan.FIELDS

@@ -11,26 +11,29 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client
+from openipt.core import outbox
+from openipt.core.versioning import EditConflict
 from openipt.measures import reminders
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
+from openipt.treatment import services as treatment_services
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from openipt.accounts.models import Practice, User
-    from openipt.treatment.models import Course, Session
+    from openipt.treatment.models import BetweenSessionTask, Course, Session
 
 MAX_IMPORT_BYTES = 1_000_000
 
@@ -137,6 +140,31 @@ def _store_result(administration: Administration, result: ScoreResult) -> None:
     administration.completed_at = timezone.now()
 
 
+@dataclass(frozen=True)
+class EntryData:
+    """One questionnaire as entered by the clinician: linkId -> option code (``None``: not
+    answered), and the day it was completed (``None``: the session's day, else today)."""
+
+    answers: Mapping[str, str | None]
+    completed_on: dt.date | None = None
+
+
+def _completed_at(completed_on: dt.date | None, session: Session | None) -> dt.datetime:
+    """When the questionnaire was completed, for charts, tables and the opening review. On
+    the session's own day it takes the session's time (so the score belongs to that session
+    and not to the next one's opening review); an earlier day, entered late, keeps its date."""
+    now = timezone.now()
+    session_day = timezone.localdate(session.starts_at) if session is not None else None
+    day = completed_on or session_day or timezone.localdate(now)
+    if day > timezone.localdate(now):
+        raise ValidationError({"completed_on": _("The date completed cannot be in the future.")})
+    if session is not None and day == session_day:
+        return session.starts_at
+    if day == timezone.localdate(now):
+        return now
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0)))
+
+
 @transaction.atomic
 def administration_enter(
     *,
@@ -145,15 +173,18 @@ def administration_enter(
     instrument: Instrument,
     answers: Mapping[str, str | None],
     session: Session | None = None,
+    completed_on: dt.date | None = None,
     request: HttpRequest | None = None,
 ) -> Administration:
     """Score a questionnaire completed in session and store it, with a risk alert in the same
-    transaction when a critical item is answered. ``answers`` maps linkId to option code."""
+    transaction when a critical item is answered. ``answers`` maps linkId to option code;
+    ``completed_on`` is the day it was filled in (default: the session's day, else today)."""
     client = course.client
     _require_write(actor, client)
     _check_instrument(instrument, client)
     if session is not None and session.course_id != course.pk:
         raise ValidationError({"session": _("That session belongs to another course.")})
+    completed_at = _completed_at(completed_on, session)
     result = _scored(instrument, answers)
     administration = Administration(
         client=client,
@@ -165,6 +196,7 @@ def administration_enter(
         entered_by=actor,
     )
     _store_result(administration, result)
+    administration.completed_at = completed_at
     administration.full_clean()
     administration.save()
     audit.record(
@@ -177,6 +209,128 @@ def administration_enter(
     if result.flags:
         _alert_raise(administration=administration, actor=actor, request=request)
     return administration
+
+
+# --- The session note: the session record and its questionnaires together ----------------
+
+
+@dataclass(frozen=True)
+class SessionMeasure:
+    """A questionnaire entered in the session note. ``key`` names it in a refusal (the
+    entry form's prefix), so the page can show the message next to that questionnaire."""
+
+    key: str
+    instrument: Instrument
+    entry: EntryData
+
+
+@dataclass(frozen=True)
+class SessionNote:
+    """Everything the session note saves at once: the record, the client's task and the
+    questionnaires given in the session; ``sign`` signs it in the same transaction."""
+
+    data: treatment_services.SessionData
+    task: str = ""
+    measures: tuple[SessionMeasure, ...] = ()
+    reviews: tuple[tuple[BetweenSessionTask, str], ...] = ()  # earlier tasks: done / not done
+    sign: bool = False
+
+
+def _enter_measures(
+    *,
+    actor: User,
+    session: Session,
+    measures: Iterable[SessionMeasure],
+    request: HttpRequest | None,
+) -> list[Administration]:
+    entered = []
+    for measure in measures:
+        try:
+            entered.append(
+                administration_enter(
+                    actor=actor,
+                    course=session.course,
+                    instrument=measure.instrument,
+                    answers=measure.entry.answers,
+                    session=session,
+                    completed_on=measure.entry.completed_on,
+                    request=request,
+                )
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {f"{measure.key}-{name}": errors for name, errors in _named(error).items()}
+            ) from error
+    return entered
+
+
+def _named(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {
+            name: list(ValidationError(errs).messages) for name, errs in error.error_dict.items()
+        }
+    return {"__all__": list(error.messages)}
+
+
+@transaction.atomic
+def session_note_save(
+    *,
+    actor: User,
+    course: Course,
+    note: SessionNote,
+    session: Session | None = None,
+    version: int = 0,
+    request: HttpRequest | None = None,
+) -> Session:
+    """Save the session note in one transaction: the session record (created when
+    ``session`` is ``None``), the task the client sees in the portal, the reviews of earlier
+    tasks, the questionnaires
+    with their scores and any risk alert (as ``administration_enter`` raises it), and the
+    signature when asked. Any refusal leaves everything as it was."""
+    if session is None:
+        session = treatment_services.session_create(
+            actor=actor, course=course, data=note.data, request=request
+        )
+    else:
+        session = treatment_services.session_update(
+            actor=actor, session=session, version=version, data=note.data, request=request
+        )
+    treatment_services.task_save_for_session(
+        actor=actor, session=session, text=note.task, request=request
+    )
+    for task, status in note.reviews:
+        treatment_services.task_review(
+            actor=actor, task=task, session=session, status=status, request=request
+        )
+    _enter_measures(actor=actor, session=session, measures=note.measures, request=request)
+    if note.sign:
+        session = session_note_sign(
+            actor=actor, session=session, version=session.version, request=request
+        )
+    return session
+
+
+@transaction.atomic
+def session_note_sign(
+    *, actor: User, session: Session, version: int, request: HttpRequest | None = None
+) -> Session:
+    """Sign a session note. A note whose questionnaires raised a critical item is signed
+    only with its risk check recorded (docs/measures.md §7)."""
+    flagged = Administration.objects.filter(
+        session=session, status=Administration.Status.COMPLETED
+    ).exclude(flags=[])
+    if session.risk_check == session.Risk.NOT_ASKED and flagged.exists():
+        raise ValidationError(
+            {
+                "risk_check": _(
+                    "A questionnaire in this session raised a critical item. Record the risk "
+                    "check before signing."
+                )
+            }
+        )
+    return treatment_services.session_sign(
+        actor=actor, session=session, version=version, request=request
+    )
 
 
 def _status_for(due_on: dt.date) -> str:
@@ -197,6 +351,18 @@ def administration_assign(
     """Ask the client to complete a questionnaire by ``due_on`` (delivered by the portal)."""
     _require_write(actor, client)
     _check_instrument(instrument, client)
+    if instrument.parsed.clinician_rated:
+        # A clinician-rated scale (HAM-D-17) is scored by the clinician from an interview;
+        # a client cannot fill it in alone (docs/measures.md §1).
+        raise ValidationError(
+            {
+                "instrument": _(
+                    "%(title)s is rated by a clinician in an interview, so it cannot be sent "
+                    "to a client to fill in. Enter it yourself from the session instead."
+                )
+                % {"title": instrument.title}
+            }
+        )
     if course is not None and course.client_id != client.pk:
         raise ValidationError({"course": _("That course belongs to another client.")})
     administration = Administration(
@@ -362,7 +528,7 @@ def _responsible_clinician(administration: Administration) -> Membership:
     return primary.member
 
 
-def _alert_email(*, recipients: list[str], alert_uuid: str) -> None:
+def _alert_email(*, recipients: list[str], alert_uuid: str, practice_id: int) -> None:
     """Deliberately free of clinical detail: no client, no instrument, no answer."""
     link = settings.OPENIPT_BASE_URL.rstrip("/") + reverse(
         "measures:alert-detail", args=[alert_uuid]
@@ -371,14 +537,19 @@ def _alert_email(*, recipients: list[str], alert_uuid: str) -> None:
     body = _("An alert needs your attention in OpenIPT. Sign in to see it:\n\n%(link)s\n") % {
         "link": link
     }
-    send_mail(subject, body, None, recipients)
+    outbox.queue_email(
+        kind="risk_alert", subject=subject, body=body, recipients=recipients,
+        practice_id=practice_id,
+    )  # fmt: skip
 
 
-def _email_on_commit(members: Iterable[Membership], alert: RiskAlert) -> None:
+def _queue_alert_email(members: Iterable[Membership], alert: RiskAlert) -> None:
+    """Queued with the alert (the worker sends it once the alert is committed)."""
     recipients = [m.user.email for m in members if m.user.is_active]
     if recipients:
-        alert_uuid = str(alert.uuid)
-        transaction.on_commit(lambda: _alert_email(recipients=recipients, alert_uuid=alert_uuid))
+        _alert_email(
+            recipients=recipients, alert_uuid=str(alert.uuid), practice_id=alert.practice_id
+        )
 
 
 def _alert_raise(
@@ -403,7 +574,7 @@ def _alert_raise(
         client=administration.client,
         request=request,
     )
-    _email_on_commit([Membership.objects.select_related("user").get(pk=clinician.pk)], alert)
+    _queue_alert_email([Membership.objects.select_related("user").get(pk=clinician.pk)], alert)
     return alert
 
 
@@ -500,7 +671,7 @@ def _alert_escalate(*, pk: int, now: dt.datetime) -> bool:
     audit.record(
         actor=None, action=AuditEvent.Action.UPDATE, obj=alert, client=alert.client, detail=detail
     )
-    _email_on_commit(supervisors, alert)
+    _queue_alert_email(supervisors, alert)
     return True
 
 
@@ -519,18 +690,32 @@ class SafetyPlanData:
     safer_environment: str = ""
 
 
+SAFETY_PLAN_CONFLICT = gettext_lazy(
+    "Someone else saved a new version of this safety plan while you were editing it. Yours "
+    "has not been saved; it is still in the form below. Compare it with the latest version, "
+    "then save again."
+)
+
+
 @transaction.atomic
 def safety_plan_save(
     *,
     actor: User,
     client: Client,
     data: SafetyPlanData,
+    based_on: int | None = None,
     request: HttpRequest | None = None,
 ) -> SafetyPlan:
-    """Save the client's safety plan as a new version; earlier versions stay as they were."""
+    """Save the client's safety plan as a new version; earlier versions stay as they were.
+
+    ``based_on`` is the version the form showed (0: none); if another was saved since, the
+    save is refused with ``EditConflict`` and the typing is kept.
+    """
     _require_write(actor, client)
     Client.objects.select_for_update().filter(pk=client.pk).first()  # serialise numbering
     last = SafetyPlan.objects.filter(client=client).order_by("-number").first()
+    if based_on is not None and (last.number if last else 0) != based_on:
+        raise EditConflict(SAFETY_PLAN_CONFLICT)
     plan = SafetyPlan(
         client=client,
         number=(last.number + 1) if last else 1,

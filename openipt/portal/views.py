@@ -31,7 +31,7 @@ from openipt.engagement import diary, messaging
 from openipt.engagement.forms import MessageForm
 from openipt.engagement.models import PortalAccess
 from openipt.measures import services as measures
-from openipt.measures.models import Administration
+from openipt.measures.models import Administration, RiskAlert
 from openipt.measures.progress import course_progress
 from openipt.measures.selectors import current_safety_plan
 from openipt.portal import selectors
@@ -105,6 +105,8 @@ def questionnaire(
     """One question per screen; each answer is saved on the server (on the assignment) as
     soon as it is sent, so it survives signing out or changing device."""
     administration = selectors.own_administration(own.client, administration_uuid)
+    if request.method == "GET" and administration.status == Administration.Status.COMPLETED:
+        return _thanks(request, own, administration)
     if administration.status not in selectors.OPEN_ADMINISTRATION:
         messages.info(request, _("Thank you — we already have your answers to this one."))
         return redirect("portal:questionnaires")
@@ -153,13 +155,35 @@ def _review(
             )
         except ValidationError:
             messages.info(request, _("Thank you — we already have your answers to this one."))
-        else:
-            messages.success(request, _("Thank you. Your answers have been sent."))
-        return redirect("portal:questionnaires")
+            return redirect("portal:questionnaires")
+        # The confirmation is the questionnaire's own address once it is complete, so a
+        # reload or the back button shows it again (and the crisis contacts with it).
+        return redirect("portal:questionnaire", administration.uuid)
     rows = [(i + 1, item, _display(item, draft.get(item.link_id))) for i, item in enumerate(items)]
     record_read(request, own.client, administration, detail="portal questionnaire review")
     context = {"administration": administration, "rows": rows, "total": len(items)}
     return _render(request, own, "question_review.html", context)
+
+
+def _thanks(
+    request: AuthenticatedHttpRequest, own: Own, administration: Administration
+) -> HttpResponse:
+    """After the answers are sent. When they raised a risk alert (docs/measures.md §7) the
+    page leads with the practice's crisis contacts and the client's safety plan, and says
+    when their clinician will see the answers; otherwise it is an ordinary thank-you."""
+    alert = (
+        RiskAlert.objects.filter(administration=administration)
+        .select_related("clinician__user")
+        .first()
+    )
+    context: dict[str, Any] = {"administration": administration, "alert": alert}
+    if alert is not None:
+        context |= {
+            "clinician_name": alert.clinician.user.get_full_name(),
+            "has_plan": current_safety_plan(own.client) is not None,
+        }
+    record_read(request, own.client, administration, detail="portal questionnaire sent")
+    return _render(request, own, "questionnaire_thanks.html", context)
 
 
 def _display(item: Any, code: str | None) -> str:

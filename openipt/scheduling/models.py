@@ -31,11 +31,17 @@ DURATION_VALIDATORS = [MinValueValidator(5), MaxValueValidator(480)]
 
 
 class AppointmentSeries(BaseModel):
-    """A weekly (or fortnightly, monthly) run of session appointments from a contract."""
+    """A weekly (or fortnightly, monthly) run of appointments: the sessions of a contract, or
+    a repeat booked on the booking form (then ``contract`` is empty, and ``course`` too for
+    appointments outside a course)."""
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+")
-    contract = models.ForeignKey(ContractVersion, on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    contract = models.ForeignKey(
+        ContractVersion, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     weekday = models.PositiveSmallIntegerField(
         _("weekday"), validators=[MinValueValidator(0), MaxValueValidator(6)]
     )
@@ -117,6 +123,12 @@ class Appointment(Versioned, BaseModel):
         blank=True,
         help_text=_("Practical arrangements only; never clinical content."),
     )
+    cancellation_reason = models.CharField(
+        _("reason for cancelling"),
+        max_length=200,
+        blank=True,
+        help_text=_("Why the appointment was cancelled, in a few plain words."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -132,6 +144,12 @@ class Appointment(Versioned, BaseModel):
             models.CheckConstraint(
                 condition=Q(duration_minutes__gte=5, duration_minutes__lte=480),
                 name="scheduling_appointment_duration_range",
+            ),
+            # One appointment per recorded session: "Write the note" never makes a second.
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(session__isnull=False),
+                name="scheduling_appointment_one_per_session",
             ),
         ]
         indexes = [

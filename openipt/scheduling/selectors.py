@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from openipt.clients.selectors import accessible_clients
 from openipt.scheduling import ics
 from openipt.scheduling.models import Appointment, CalendarFeed
 from openipt.scheduling.times import to_utc, zone_for
+from openipt.treatment.models import Course
 
 if TYPE_CHECKING:
     from openipt.accounts.models import User
@@ -118,10 +119,45 @@ def clinician_week(user: User, week: Week) -> list[Day]:
 # Client appointments and .ics -----------------------------------------------------------
 
 
-def client_appointments(client: Client) -> list[Appointment]:
-    """The client's latest 200 appointments, newest first."""
-    qs = client.appointments.select_related("clinician__user", "practice").order_by("-starts_at")
-    return list(qs[:200])
+LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ClientAppointments:
+    """Upcoming appointments soonest first, then past ones latest first (200 of each)."""
+
+    upcoming: list[Appointment]
+    past: list[Appointment]
+
+    def __bool__(self) -> bool:
+        return bool(self.upcoming or self.past)
+
+
+def client_appointments(client: Client, *, now: dt.datetime | None = None) -> ClientAppointments:
+    """The client's appointments in two lists; an appointment still under way is upcoming.
+    Two queries, whatever the number of rows."""
+    now = now or timezone.now()
+    qs = client.appointments.select_related("clinician__user", "practice", "course")
+    upcoming = qs.filter(ends_at__gt=now).order_by("starts_at", "pk")[:LIST_LIMIT]
+    past = qs.filter(ends_at__lte=now).order_by("-starts_at", "-pk")[:LIST_LIMIT]
+    return ClientAppointments(list(upcoming), list(past))
+
+
+def bookable_clients(user: User, *, limit: int = 500) -> list[tuple[Client, Course | None]]:
+    """The active clients ``user`` may book for, each with their open IPT course (the latest
+    one begun), those in a course first, then by name. Two queries."""
+    open_courses = Course.objects.filter(
+        status__in=(Course.Status.ASSESSMENT, Course.Status.ACTIVE)
+    ).order_by("-start_date", "-pk")
+    clients = (
+        accessible_clients(user, write=True)
+        .filter(status=Client.Status.ACTIVE)
+        .annotate(in_course=Exists(open_courses.filter(client=OuterRef("pk"))))
+        .order_by("-in_course", "legal_family_name", "legal_given_name", "pk")
+        .prefetch_related(Prefetch("courses", queryset=open_courses, to_attr="open_courses"))
+    )
+    rows = list(clients[:limit])
+    return [(c, c.open_courses[0] if c.open_courses else None) for c in rows]
 
 
 def client_calendar(client: Client) -> bytes:

@@ -84,7 +84,6 @@ SESSION_FIELDS = (
     "problem_area_work",
     "techniques_used",
     "tasks_reviewed",
-    "tasks_set",
     "risk_check",
     "risk_notes",
     "progress_note",
@@ -198,11 +197,23 @@ class CourseUpdateForm(VersionedForm[Course]):
         fields = COURSE_UPDATE_FIELDS
         widgets = {"start_date": DATE}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Concluding and ending early happen on the ending page, with the ending's checks.
+        field = self.fields["status"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrows the type
+        closing = set(services.CLOSING_STATUSES) - {self.instance.status}
+        field.choices = [c for c in Course.Status.choices if c[0] not in closing]
+
     def to_data(self) -> services.CourseUpdateData:
         return _data(services.CourseUpdateData, self.cleaned_data)
 
 
 class SessionForm(VersionedForm[Session]):
+    """The session note. Its ``task`` is the client's between-session task itself
+    (``services.task_save_for_session``), not a second free text: ``Session.tasks_set`` is
+    kept for old records and never written here."""
+
     attendees = forms.MultipleChoiceField(
         label=_("Who attended"),
         choices=Session.Attendee.choices,
@@ -215,6 +226,15 @@ class SessionForm(VersionedForm[Session]):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    task = forms.CharField(
+        label=_("Something to try before next time"),
+        max_length=services.TASK_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Written for the client: what you write here is what they see in their portal."
+        ),
+    )
 
     class Meta:
         model = Session
@@ -226,7 +246,6 @@ class SessionForm(VersionedForm[Session]):
             "focus": TEXT,
             "problem_area_work": TEXT,
             "tasks_reviewed": TEXT,
-            "tasks_set": TEXT,
             "risk_notes": TEXT,
         }
 
@@ -235,9 +254,21 @@ class SessionForm(VersionedForm[Session]):
         starts_at = self.fields["starts_at"]
         assert isinstance(starts_at, forms.DateTimeField)  # noqa: S101 - narrows the type
         starts_at.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["task"].initial = self._saved_task()
+
+    def _saved_task(self) -> str:
+        """The note's task as saved; an old record's free text until it has one."""
+        if not self.instance.pk:
+            return ""
+        first = self.instance.tasks_given.order_by("created_at", "id").first()
+        return first.text if first is not None else self.instance.tasks_set
 
     def to_data(self) -> services.SessionData:
-        return _data(services.SessionData, self.cleaned_data)
+        # The old free text is carried over unchanged: the form never writes it.
+        return _data(services.SessionData, self.cleaned_data, tasks_set=self.instance.tasks_set)
+
+    def task_text(self) -> str:
+        return str(self.cleaned_data.get("task") or "")
 
 
 class AmendmentForm(forms.Form):
@@ -370,6 +401,9 @@ class ContractForm(ModelForm[ContractVersion]):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    # The version number the form was opened at (0: no agreement yet), so that a
+    # renegotiation saved meanwhile by someone else is not silently undone.
+    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
     class Meta:
         model = ContractVersion
@@ -469,3 +503,102 @@ class TaskReviewForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
+
+
+# Concluding a course and what follows it (owned with the ending page) --------------------
+
+
+class ConcludeForm(forms.Form):
+    """Close the course from its ending page; optionally cancel its future appointments
+    (listed next to the form) and start the maintenance course chosen as the next step."""
+
+    status = forms.ChoiceField(
+        label=_("How the course ends"),
+        choices=[
+            (Course.Status.CONCLUDED, _("Concluded: the ending is recorded")),
+            (Course.Status.ENDED_EARLY, _("Ended early")),
+        ],
+        initial=Course.Status.CONCLUDED,
+        widget=forms.RadioSelect,
+    )
+    status_reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        required=False,
+        help_text=_("Needed when the course ended early; for example, the client moved away."),
+    )
+    ended_on = forms.DateField(label=_("Ended on"), widget=DATE)
+    cancel_appointments = forms.BooleanField(
+        label=_("Cancel the course's future appointments listed above"),
+        required=False,
+        initial=True,
+    )
+    cancel_reason = forms.CharField(
+        label=_("Reason for cancelling them"),
+        max_length=200,
+        required=False,
+        initial=_("The course has ended."),
+        help_text=_("Kept with each appointment; the client may see it."),
+    )
+    start_maintenance = forms.BooleanField(
+        label=_("Start a maintenance course now (Keeping well sessions, monthly)"),
+        required=False,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(
+        self,
+        *args: Any,
+        future_appointments: int = 0,
+        offer_maintenance: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.initial.get("version", 0)
+        if not future_appointments:
+            del self.fields["cancel_appointments"]
+            del self.fields["cancel_reason"]
+        if not offer_maintenance:
+            del self.fields["start_maintenance"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("cancel_appointments") and not str(cleaned.get("cancel_reason", "")).strip():
+            self.add_error("cancel_reason", _("Give a reason for cancelling the appointments."))
+        return cleaned
+
+    @property
+    def cancels(self) -> bool:
+        return bool(self.cleaned_data.get("cancel_appointments"))
+
+    @property
+    def starts_maintenance(self) -> bool:
+        return bool(self.cleaned_data.get("start_maintenance"))
+
+    def edit_version(self) -> int:
+        """The course's version when the page was shown: a stale one is refused."""
+        return int(self.cleaned_data["version"])
+
+    def to_data(self) -> services.ConclusionData:
+        return _data(services.ConclusionData, self.cleaned_data)
+
+
+class MaintenanceForm(forms.Form):
+    """A maintenance course after an acute one: empty fields take the format's usual."""
+
+    start_date = forms.DateField(label=_("Start date"), widget=DATE)
+    planned_sessions = forms.IntegerField(
+        label=_("Planned number of sessions"),
+        min_value=1,
+        max_value=200,
+        required=False,
+        help_text=_("Leave empty for the usual 12; maintenance often runs for a year or more."),
+    )
+    frequency = forms.ChoiceField(
+        label=_("Frequency"),
+        choices=[("", _("Monthly (usual for maintenance)")), *Frequency.choices],
+        required=False,
+    )
+
+    def to_data(self) -> services.MaintenanceData:
+        return _data(services.MaintenanceData, self.cleaned_data)

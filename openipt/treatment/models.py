@@ -158,6 +158,18 @@ class Course(Audited, Versioned):
     prescriber = models.CharField(_("prescriber"), max_length=200, blank=True)
     participants = models.JSONField(_("who else takes part"), default=list, blank=True)
     participant_names = models.CharField(_("their names"), max_length=300, blank=True)
+    # When the course was concluded or ended early (docs/ipt.md §3 "Concluding a course").
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    # A maintenance course follows the acute course it keeps going: its baseline score,
+    # warning signs and relapse plan are read from there (docs/ipt.md §2, ``ipt_m``).
+    follows = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="followed_by",
+        null=True,
+        blank=True,
+        verbose_name=_("follows the course"),
+    )
 
     class Meta:
         constraints = [
@@ -177,6 +189,11 @@ class Course(Audited, Versioned):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.ASSESSMENT, self.Status.ACTIVE)
+
+    @property
+    def is_closed(self) -> bool:
+        """Concluded or ended early (not a course entered in error)."""
+        return self.status in (self.Status.CONCLUDED, self.Status.ENDED_EARLY)
 
 
 def _check_codes(value: Any, choices: type[models.TextChoices], field: str) -> None:

@@ -45,7 +45,7 @@ from openipt.ipt.vocabulary import CourseStatus as CourseStatus
 from openipt.ipt.vocabulary import NextStep as NextStep
 from openipt.treatment.formats import Format, get_format, phase_for_session
 
-VERSION = "1.0"
+VERSION = "1.1"
 
 #: Default (docs/ipt.md §9 rule 17): "improvement" means the total fell by at least this fraction.
 MIN_IMPROVEMENT_FRACTION = 0.2
@@ -804,11 +804,7 @@ def _rule_14_next_step(c: _Course) -> Iterator[GuidanceItem]:
     """Rule 14: every acute course ends with a decision: maintenance, further treatment,
     referral, or none with a reason."""
     severity = _termination_severity(c)
-    t = c.state.termination
-    decided = t.next_step is not None and (
-        t.next_step is not NextStep.NONE or bool(t.next_step_reason.strip())
-    )
-    if severity is not None and not decided:
+    if severity is not None and not _next_step_decided(c.state.termination):
         yield _item(
             "term.next_step",
             14,
@@ -818,6 +814,13 @@ def _rule_14_next_step(c: _Course) -> Iterator[GuidanceItem]:
                 "with a reason."
             ),
         )
+
+
+def _next_step_decided(t: Termination) -> bool:
+    """Rule 14's test: a next step is chosen, and "none" comes with a reason."""
+    return t.next_step is not None and (
+        t.next_step is not NextStep.NONE or bool(t.next_step_reason.strip())
+    )
 
 
 def _rule_15_parent(c: _Course) -> Iterator[GuidanceItem]:
@@ -959,3 +962,184 @@ def mark(
 ) -> CourseState:
     """A copy of ``state`` with one more clinician mark (handy for callers and tests)."""
     return replace(state, marks=(*state.marks, TaskMark(code, status, session)))
+
+
+# --- Reading the guidance: folding, rules in plain words, the next action --------------------
+
+#: What each §9 rule asks, in plain words, for a clinician who wants to know why an item is
+#: shown (the pages put it in a ``<details>`` element instead of a bare rule number).
+RULE_SUMMARIES: dict[int, str] = {
+    1: gettext_noop(
+        "The first phase lasts at most a few sessions; how many depends on the format."
+    ),
+    2: gettext_noop(
+        "The people in the client's life and a timeline of mood and events come before the "
+        "formulation."
+    ),
+    3: gettext_noop("The client agrees the formulation before the working sessions begin."),
+    4: gettext_noop(
+        "By the end of the first phase the agreement records how many sessions, how often, "
+        "and the focus."
+    ),
+    5: gettext_noop("One primary problem area, and at most two focus areas."),
+    6: gettext_noop(
+        "Loneliness and isolation is chosen only with a written reason why no loss, "
+        "disagreement or life change fits."
+    ),
+    7: gettext_noop("A disagreement chosen as the focus names the other person and its stage."),
+    8: gettext_noop(
+        "A change in the number of sessions is a new version of the agreement, with a reason "
+        "and the client's consent."
+    ),
+    9: gettext_noop("The ending is raised a few sessions before the last one."),
+    10: gettext_noop("A baseline depression score is taken at or before the first session."),
+    11: gettext_noop(
+        "Depression scores are taken regularly; the format sets the longest gap between them."
+    ),
+    12: gettext_noop(
+        "Each working session opens with the mood and the events since last time, and links "
+        "the two."
+    ),
+    13: gettext_noop(
+        "The ending records the gains, the early warning signs, a plan for them and a final score."
+    ),
+    14: gettext_noop("Every course ends with a decided next step."),
+    15: gettext_noop("For young people, a parent takes part at the start and at the end."),
+    16: gettext_noop("Group courses: a pre-group session for each member, 6 to 10 members."),
+    17: gettext_noop(
+        "When the depression score has not clearly improved by mid-course, review the plan."
+    ),
+}
+
+
+def rule_summary(rule: int | None) -> str:
+    """The plain-words summary of a §9 rule ("" for an item without a rule)."""
+    return RULE_SUMMARIES.get(rule, "") if rule is not None else ""
+
+
+#: Items repeated once per session, and the one line that replaces two or more of them.
+FOLDED_MESSAGES: dict[str, str] = {
+    "mid.opening_review": gettext_noop(
+        "%(count)s session notes have no opening review: sessions %(sessions)s."
+    ),
+    "session.unsigned": gettext_noop(
+        "%(count)s session notes are not signed yet: sessions %(sessions)s."
+    ),
+    "phase.initial_max": gettext_noop(
+        "Sessions %(sessions)s are in the first phase, but this format's first phase lasts at "
+        "most %(max)s sessions."
+    ),
+    "phase.override_reason": gettext_noop(
+        "Give a reason for changing the phase of sessions %(sessions)s."
+    ),
+}
+
+
+def fold(items: Iterable[GuidanceItem]) -> tuple[GuidanceItem, ...]:
+    """The same items with each repeated per-session item (same code and severity, one per
+    session) folded into one line with a count and the sessions, at the place of the first."""
+    items = tuple(items)
+    groups: dict[tuple[str, Severity], list[GuidanceItem]] = {}
+    for item in items:
+        if item.code in FOLDED_MESSAGES and item.session is not None:
+            groups.setdefault((item.code, item.severity), []).append(item)
+    folded: list[GuidanceItem] = []
+    for item in items:
+        group = groups.get((item.code, item.severity), [])
+        if len(group) < 2 or item not in group:
+            folded.append(item)
+        elif item is group[0]:
+            sessions = ", ".join(str(i.session) for i in group)
+            params = {**item.params_dict, "count": len(group), "sessions": sessions}
+            params.pop("session", None)
+            message = FOLDED_MESSAGES[item.code]
+            folded.append(replace(item, message=message, params=tuple(sorted(params.items()))))
+    return tuple(folded)
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """The course overview's one list (docs/ipt.md §3): what the guidance flags (folded),
+    then the phase's checklist tasks that nothing flags, marked or not."""
+
+    todo: tuple[GuidanceItem, ...]
+    #: The phase's tasks that belong to every session, worked through in the session note.
+    each_session: tuple[TaskSpec, ...]
+    #: The phase's other tasks that nothing flags now, with the clinician's mark if any.
+    settled: tuple[tuple[TaskSpec, MarkStatus | None], ...]
+
+
+def worklist(state: CourseState, guidance: Guidance) -> Worklist:
+    """Merge the guidance with the current phase's §3 checklist, each task listed once."""
+    flagged = {item.code for item in guidance.items}
+    marks = {m.code: m.status for m in state.marks if m.session is None}
+    specs = phase_tasks(state.format, guidance.phase)
+    return Worklist(
+        todo=fold(guidance.items),
+        each_session=tuple(s for s in specs if s.every_session),
+        settled=tuple(
+            (s, marks.get(s.code)) for s in specs if not s.every_session and s.code not in flagged
+        ),
+    )
+
+
+#: What an acute course must have recorded before it is concluded (docs/ipt.md §3,
+#: "Concluding a course"). The final measure is asked for but not required: a client may
+#: decline the questionnaire, and rule 13 keeps saying so. Ending early needs only a reason.
+CONCLUSION_REQUIRED: tuple[str, ...] = (
+    "term.gains_reviewed",
+    "term.warning_signs",
+    "term.relapse_plan",
+    "term.next_step",
+)
+
+
+def conclusion_missing(fmt: FormatCode, termination: Termination) -> tuple[str, ...]:
+    """The required ending items (task codes) not yet recorded; none for maintenance IPT,
+    which has no ending phase."""
+    if not get_format(fmt).acute:
+        return ()
+    recorded = {
+        "term.gains_reviewed": termination.gains_reviewed,
+        "term.warning_signs": termination.warning_signs,
+        "term.relapse_plan": termination.relapse_plan,
+        "term.next_step": _next_step_decided(termination),
+    }
+    return tuple(code for code in CONCLUSION_REQUIRED if not recorded[code])
+
+
+class NextAction(StrEnum):
+    """The one action the course page offers first."""
+
+    RECORD_SESSION = "record_session"
+    WRITE_TODAYS_NOTE = "write_todays_note"
+    RECORD_ENDING = "record_ending"
+    CONCLUDE = "conclude"
+    NONE = "none"  # a closed course, or one entered in error
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: NextAction
+    session: int | None = None  # the session to record or write the note for
+
+
+def next_action(state: CourseState, *, today: date, appointment_today: bool = False) -> Action:
+    """The primary action for a course on ``today``: finish today's note (a draft dated
+    today, or a booked appointment today with no session yet), the ending once the last
+    contracted session is held (conclude once its required items are in), else record the
+    next session. ``appointment_today`` comes from the caller (scheduling is not pure data)."""
+    if state.status in _CLOSED or state.status is CourseStatus.ENTERED_IN_ERROR:
+        return Action(NextAction.NONE)
+    today_sessions = [s for s in state.sessions if s.on == today]
+    draft = next((s for s in today_sessions if not s.signed), None)
+    if draft is not None:
+        return Action(NextAction.WRITE_TODAYS_NOTE, draft.number)
+    if _Course(state, today).final_held:
+        if conclusion_missing(state.format, state.termination):
+            return Action(NextAction.RECORD_ENDING)
+        return Action(NextAction.CONCLUDE)
+    number = max(0, max((s.number for s in state.sessions), default=0)) + 1
+    if appointment_today and not today_sessions:
+        return Action(NextAction.WRITE_TODAYS_NOTE, number)
+    return Action(NextAction.RECORD_SESSION, number)

@@ -29,6 +29,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from openipt.accounts import policy
@@ -37,7 +38,7 @@ from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
 from openipt.core.versioning import EditConflict, lock_version, update_versioned
-from openipt.treatment import formats
+from openipt.treatment import formats, protocol
 from openipt.treatment.models import (
     AREA_FIELDS,
     TECHNIQUE_FIELDS,
@@ -120,6 +121,24 @@ class CourseUpdateData(RecordData):
     participant_names: str = ""
     status: str = Course.Status.ASSESSMENT
     status_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ConclusionData(RecordData):
+    """Closing a course from its ending page: concluded, or ended early with a reason."""
+
+    status: str
+    status_reason: str = ""
+    ended_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class MaintenanceData(RecordData):
+    """A maintenance course after an acute one. Empty fields take the format's usual."""
+
+    start_date: dt.date
+    planned_sessions: int | None = None
+    frequency: str = ""
 
 
 @dataclass(frozen=True)
@@ -348,8 +367,132 @@ def course_update(
 ) -> Course:
     """Edit a course. The number of sessions is not editable here: see ``contract_record``."""
     _require_write(actor, course.client)
+    if data.status in CLOSING_STATUSES and data.status != course.status:
+        raise ValidationError(
+            {"status": _("Conclude the course, or end it early, from its ending page.")}
+        )
     course = update_versioned(course, version=version, changes=_changes(data), updated_by=actor)
     _audit(actor, Action.UPDATE, course, course.client, request)
+    return course
+
+
+# Concluding a course and what follows it (docs/ipt.md §3, "Concluding a course") ----------
+
+CLOSING_STATUSES = (Course.Status.CONCLUDED, Course.Status.ENDED_EARLY)
+
+
+def termination_facts(record: TerminationRecord | None) -> protocol.Termination:
+    """What the protocol needs from an ending record (the final measure comes from care,
+    which knows the scores)."""
+    if record is None:
+        return protocol.Termination()
+    return protocol.Termination(
+        raised_at_session=record.raised_at_session,
+        gains_reviewed=bool(record.gains.strip()),
+        warning_signs=bool(record.warning_signs.strip()),
+        relapse_plan=bool(record.relapse_plan.strip()),
+        next_step=protocol.NextStep(record.next_step) if record.next_step else None,
+        next_step_reason=record.next_step_reason,
+    )
+
+
+def conclusion_missing(course: Course) -> tuple[str, ...]:
+    """The required ending items (task codes) this course has not recorded yet."""
+    record = TerminationRecord.objects.filter(course=course).first()
+    return protocol.conclusion_missing(formats.FormatCode(course.format), termination_facts(record))
+
+
+def _check_conclusion(course: Course, data: ConclusionData, ended_on: dt.date) -> None:
+    if not course.is_open:
+        raise ValidationError(_("This course is already closed."))
+    errors: dict[str, list[str]] = {}
+    if data.status not in CLOSING_STATUSES:
+        errors["status"] = [_("Choose whether the course was concluded or ended early.")]
+    elif data.status == Course.Status.ENDED_EARLY and not data.status_reason.strip():
+        errors["status_reason"] = [_("Say why the course ended early.")]
+    elif data.status == Course.Status.CONCLUDED and conclusion_missing(course):
+        errors["status"] = [
+            _(
+                "Record the gains, the early signs to watch for, the plan for them and the "
+                "next step before concluding the course, or end it early instead."
+            )
+        ]
+    if ended_on < course.start_date:
+        errors["ended_on"] = [_("The course cannot end before it began.")]
+    elif ended_on > timezone.localdate():
+        errors["ended_on"] = [_("Give today's date or an earlier one.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def course_conclude(
+    *,
+    actor: User,
+    course: Course,
+    version: int,
+    data: ConclusionData,
+    request: HttpRequest | None = None,
+) -> Course:
+    """Close an open course: concluded once the required ending items are recorded
+    (``protocol.CONCLUSION_REQUIRED``), or ended early with a reason. Its future
+    appointments are the caller's to cancel, in the same transaction (scheduling sits
+    above treatment)."""
+    _require_write(actor, course.client)
+    course = lock_version(course, version)
+    ended_on = data.ended_on or timezone.localdate()
+    _check_conclusion(course, data, ended_on)
+    course.status, course.status_reason, course.ended_on = data.status, data.status_reason, ended_on
+    course.version += 1
+    course.updated_by = actor
+    course.full_clean()
+    course.save()
+    _audit(actor, Action.UPDATE, course, course.client, request, detail=f"status {data.status}")
+    return course
+
+
+@transaction.atomic
+def course_start_maintenance(
+    *,
+    actor: User,
+    previous: Course,
+    clinician: Membership,
+    data: MaintenanceData,
+    request: HttpRequest | None = None,
+) -> Course:
+    """Start maintenance IPT after ``previous`` (docs/ipt.md §2, ``ipt_m``): monthly unless
+    told otherwise, linked through ``follows`` so that the baseline score, the warning signs
+    and the relapse plan carry over. One maintenance course per acute course."""
+    _require_write(actor, previous.client)
+    previous = lock_version(previous, None)
+    if not formats.get_format(previous.format).acute:
+        raise ValidationError(_("A maintenance course follows an acute course."))
+    if previous.status == Course.Status.ENTERED_IN_ERROR:
+        raise ValidationError(_("This course was entered in error."))
+    if Course.objects.filter(follows=previous).exists():
+        raise ValidationError(_("A maintenance course already follows this course."))
+    if data.start_date < previous.start_date:
+        raise ValidationError({"start_date": _("Start on or after the earlier course began.")})
+    fmt = formats.get_format(formats.FormatCode.IPT_M)
+    course = Course(
+        client=previous.client,
+        clinician=clinician,
+        format=fmt.code.value,
+        start_date=data.start_date,
+        planned_sessions=data.planned_sessions or fmt.default_sessions,
+        frequency=data.frequency or fmt.frequency,
+        presenting_concerns=previous.presenting_concerns,
+        concerns_other=previous.concerns_other,
+        medication_status=previous.medication_status,
+        prescriber=previous.prescriber,
+        status=Course.Status.ACTIVE,
+        follows=previous,
+        created_by=actor,
+        updated_by=actor,
+    )
+    course.full_clean()
+    course.save()
+    _audit(actor, Action.CREATE, course, course.client, request, detail="maintenance")
     return course
 
 
@@ -694,17 +837,34 @@ def formulation_save(
     return formulation
 
 
+CONTRACT_CONFLICT = gettext_lazy(
+    "Someone else recorded a new version of the agreement while you were editing it. Yours "
+    "has not been saved; it is still in the form below. Compare it with the latest version "
+    "in the history, then save again."
+)
+
+
 @transaction.atomic
 def contract_record(
-    *, actor: User, course: Course, data: ContractData, request: HttpRequest | None = None
+    *,
+    actor: User,
+    course: Course,
+    data: ContractData,
+    based_on: int | None = None,
+    request: HttpRequest | None = None,
 ) -> ContractVersion:
     """Record the contract, or renegotiate it: every change is a new version with a reason.
 
-    The course's planned number of sessions and frequency follow the latest version.
+    ``based_on`` is the version number the form showed (0 for none); if another version
+    was recorded since, the save is refused with ``EditConflict`` (the typing kept), so one
+    person's renegotiation never silently replaces another's. The course's planned number
+    of sessions and frequency follow the latest version.
     """
     _require_write(actor, course.client)
     course = lock_version(course, None)
     last = course.contracts.order_by("-number").first()
+    if based_on is not None and (last.number if last else 0) != based_on:
+        raise EditConflict(CONTRACT_CONFLICT)
     contract = ContractVersion(
         course=course,
         number=(last.number + 1) if last else 1,
@@ -863,6 +1023,52 @@ def task_set(
     task.full_clean()
     task.save()
     _audit(actor, Action.CREATE, task, session.course.client, request)
+    return task
+
+
+TASK_MAX_LENGTH = 500
+
+
+def _note_task(session: Session) -> BetweenSessionTask | None:
+    return (
+        BetweenSessionTask.objects.select_for_update()
+        .filter(set_in_session=session)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+@transaction.atomic
+def task_save_for_session(
+    *, actor: User, session: Session, text: str, request: HttpRequest | None = None
+) -> BetweenSessionTask | None:
+    """The task written in the session note, which is the task the client sees in the portal
+    (one concept, not a second free text). The note's task is the first one set in the
+    session: writing it creates it, changing it edits it while the note is unsigned, and
+    clearing it takes it back, unless the client has already said how it went."""
+    _require_write(actor, session.course.client)
+    _refuse_if_signed(lock_version(session, None))
+    text = text.strip()
+    if len(text) > TASK_MAX_LENGTH:
+        raise ValidationError(
+            {"task": _("Keep it to %(n)s characters or fewer.") % {"n": TASK_MAX_LENGTH}}
+        )
+    task = _note_task(session)
+    if task is None:
+        return task_set(actor=actor, session=session, text=text, request=request) if text else None
+    if not text:
+        if task.status != BetweenSessionTask.Status.OPEN or task.client_note:
+            raise ValidationError(
+                {"task": _("The client has already said how this went, so it stays. You can "
+                           "change its wording.")}
+            )  # fmt: skip
+        _audit(actor, Action.DELETE, task, session.course.client, request, detail="withdrawn")
+        task.delete()
+        return None
+    if task.text == text:
+        return task
+    task = update_versioned(task, version=None, changes={"text": text}, updated_by=actor)
+    _audit(actor, Action.UPDATE, task, session.course.client, request)
     return task
 
 

@@ -27,10 +27,12 @@ from openipt.accounts.policy import (
     can_see_caseload,
     can_see_clients,
     can_see_dashboard,
+    can_see_inbox,
     can_see_schedule,
     can_triage_consultations,
 )
 from openipt.core.context_processors import nav_section
+from openipt.engagement import inbox
 from openipt.measures import selectors as measure_selectors
 
 Predicate = Callable[[Membership | None], bool]
@@ -56,7 +58,7 @@ class NavEntry:
     label: str | Promise
     url_name: str
     visible: Predicate
-    badge: Literal["open_alerts"] | None = None
+    badge: Literal["open_alerts", "inbox"] | None = None
 
 
 NAVIGATION: tuple[NavEntry, ...] = (
@@ -65,9 +67,13 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("requests", _("Requests"), "intake:list", can_triage_consultations),
     NavEntry("caseload", _("Caseload"), "treatment:caseload", can_see_caseload),
     NavEntry("schedule", _("Schedule"), "scheduling:week", can_see_schedule),
+    # Messages, diary entries, task reports and questionnaires from the member's clients.
+    NavEntry("inbox", _("Inbox"), "inbox:list", can_see_inbox, badge="inbox"),
     NavEntry("alerts", _("Alerts"), "measures:alerts", can_see_alerts, badge="open_alerts"),
     NavEntry("alerts", _("Alerts"), "measures:practice-alerts", _sees_practice_alerts_instead),
     NavEntry("staff", _("Staff"), "accounts:staff-list", can_manage_practice),
+    # Crisis contacts and what clients are told about response times.
+    NavEntry("practice", _("Practice settings"), "accounts:practice-settings", can_manage_practice),
     NavEntry("questionnaires", _("Questionnaires"), "measures:instruments", can_manage_practice),
     NavEntry("audit", _("Audit log"), "audit:report", can_manage_practice),
     NavEntry("security", _("Security"), "mfa_index", _signed_in),
@@ -82,6 +88,7 @@ class NavItem:
     current: Current  # the value of aria-current: "page" on the entry's own page,
     #                   "true" anywhere else inside its section, None outside it
     badge: Any = None  # a count (lazy) shown next to the label when not zero
+    badge_label: str | Promise = ""  # what the count counts, for screen readers
 
 
 def open_alert_count(request: HttpRequest) -> Any:
@@ -103,13 +110,47 @@ def _lazy_alert_count(request: HttpRequest) -> Any:
     return SimpleLazyObject(lambda: measure_selectors.open_alert_count(user))
 
 
+def inbox_counts(request: HttpRequest) -> Any:
+    """The member's new-item counts (``inbox.InboxCounts``), lazy and made once per request,
+    so the Inbox badge, the home page and the inbox page share one query."""
+    cached = getattr(request, "_openipt_inbox_counts", None)
+    if cached is None:
+        membership = getattr(request, "membership", None) or None
+        cached = SimpleLazyObject(lambda: inbox.inbox_counts(membership))
+        request._openipt_inbox_counts = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _inbox_badge(request: HttpRequest) -> Any:
+    counts = inbox_counts(request)
+    return SimpleLazyObject(lambda: counts.total)
+
+
+# Sections that ``nav_section`` (openipt/core) does not know, by URL namespace.
+_OWN_SECTIONS = {"inbox": "inbox"}
+
+
+def _section(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    namespace = match.namespace if match is not None else ""
+    return nav_section(request) or _OWN_SECTIONS.get(namespace, "")
+
+
+def _badge(request: HttpRequest, entry: NavEntry) -> tuple[Any, str | Promise]:
+    if entry.badge == "open_alerts":
+        return open_alert_count(request), _("open")
+    if entry.badge == "inbox":
+        return _inbox_badge(request), _("new")
+    return None, ""
+
+
 def nav_items(request: HttpRequest) -> list[NavItem]:
     """The entries the request's member may see, in order, with the current one marked."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
     membership = getattr(request, "membership", None) or None
-    section = nav_section(request)
+    section = _section(request)
     items = []
     for entry in NAVIGATION:
         if not entry.visible(membership):
@@ -118,6 +159,6 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         current: Current = None
         if entry.key == section:
             current = "page" if request.path == url else "true"
-        badge = open_alert_count(request) if entry.badge == "open_alerts" else None
-        items.append(NavItem(entry.key, entry.label, url, current, badge))
+        badge, badge_label = _badge(request, entry)
+        items.append(NavItem(entry.key, entry.label, url, current, badge, badge_label))
     return items

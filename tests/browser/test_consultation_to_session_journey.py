@@ -145,7 +145,7 @@ def test_consultation_request_to_opening_review(new_page, live_server, transacti
     dana.get_by_role("button", name="Send my answers").wait_for()
     on_phone(dana, r"/portal/questionnaires/")
     dana.get_by_role("button", name="Send my answers").click()
-    on_phone(dana, r"/portal/questionnaires/$")
+    on_phone(dana, r"/portal/questionnaires/[0-9a-f-]+/$")  # the thank-you, at its own address
 
     # Two diary entries.
     for mood, who in (("3", "my sister"), ("6", "my partner")):
@@ -173,10 +173,11 @@ def test_consultation_request_to_opening_review(new_page, live_server, transacti
     completed = Administration.objects.get(client__uuid=client_uuid, status="completed")
     assert completed.total_display == "8"
     alice.goto(f"/courses/{course.uuid}/")
-    alice.get_by_role("link", name="Record a session").click()
+    alice.get_by_role("link", name="Record session 3").click()  # the overview's first action
     alice.get_by_role("heading", name="Since last session: from Dana's diary").wait_for()
     alice.get_by_role("button", name="Save session").click()
-    alice.wait_for_url(re.compile(rf"/courses/{course.uuid}/sessions/{UUID}/$"))
+    alice.wait_for_url(re.compile(rf"/courses/{course.uuid}/sessions/{UUID}/edit/$"))
+    alice.goto(alice.url.removesuffix("edit/"))  # saving stays on the note; the signed view
     assert_no_serious_axe_violations(alice)
     review = alice.locator("section#review")
     assert review.get_by_role("heading", name="Since last session: from Dana's diary").count() == 1

@@ -156,7 +156,7 @@ def record_session(  # type: ignore[no-untyped-def]
 ) -> str:
     """Record a session through the form (opening review, focus, task, risk check); its URL."""
     page.goto(course_url)
-    page.get_by_role("link", name="Record a session").click()
+    page.get_by_role("link", name=f"Record session {number}").click()  # the page's first action
     page.wait_for_url(re.compile(r"/sessions/new/$"))
     if check:
         checked(page, r"/sessions/new/$")
@@ -170,13 +170,16 @@ def record_session(  # type: ignore[no-untyped-def]
         "Mood dips after arguments at home."
     )
     page.get_by_label("Focus of the session").fill(focus)
-    page.get_by_label("Between-session tasks set").fill("Try one calm conversation with Sam.")
+    page.get_by_label("Something to try before next time").fill(
+        "Try one calm conversation with Sam."
+    )
     page.get_by_label("Risk check").select_option(label="Asked: no current concerns")
-    page.get_by_label("Progress note").fill(f"Session {number} went as planned.")
+    page.get_by_role("textbox", name="Progress note").fill(f"Session {number} went as planned.")
     if check:
         screenshots(page, "session-form")
     page.get_by_role("button", name="Save session").click()
-    page.wait_for_url(re.compile(rf"/sessions/{UUID}/$"))
+    page.wait_for_url(re.compile(rf"/sessions/{UUID}/edit/$"))  # saving stays on the note
+    page.goto(page.url.removesuffix("edit/"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Session {number}")
     return page.url
 
@@ -282,7 +285,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     course_uuid = course_url.rstrip("/").rsplit("/", 1)[-1]
     expect(alice.get_by_text("Course started.")).to_be_visible()
     checked(alice, rf"/courses/{UUID}/$")
-    overview(alice, course_url, held=0, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=0, phase="Getting started")
     initial_tasks = {
         BASELINE: DUE,
         INVENTORY: DUE,
@@ -308,11 +311,11 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
         check=True,
     )
     checked(alice, rf"/sessions/{UUID}/$")
-    expect(alice.get_by_text("Initial phase (Getting started)")).to_be_visible()
+    expect(alice.get_by_text("Getting started", exact=True).first).to_be_visible()
     sign_session(alice)
     enter_phq9(alice, course_uuid, 1, "332222220")
     del initial_tasks[BASELINE]
-    overview(alice, course_url, held=1, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=1, phase="Getting started")
     assert_guidance(alice, initial_tasks)
 
     # Psychoeducation given: Alice marks it done from the panel (htmx swaps the panel).
@@ -326,12 +329,14 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     ).to_have_count(0)
     del initial_tasks[PSYCHOEDUCATION]
     assert_guidance(alice, initial_tasks)
-    checklist = alice.get_by_role("region", name=re.compile("^Tasks of this phase: Initial"))
-    marked = checklist.get_by_role("listitem").filter(has_text="Explain the diagnosis")
+    # One list: the marked task moves to the phase's other tasks, folded below it.
+    others = alice.locator("details.settled-tasks")
+    others.locator("summary").click()
+    marked = others.get_by_role("listitem").filter(has_text="Explain the diagnosis")
     expect(marked.locator(".badge")).to_have_text("Done")
-    unmarked = checklist.get_by_role("listitem").filter(has_text="Agree sessions, frequency")
-    expect(unmarked.locator(".badge")).to_have_count(0)
-    expect(unmarked.get_by_label("Mark as")).to_have_value("")  # never shown as "Done"
+    expect(
+        others.get_by_role("listitem").filter(has_text="Agree sessions, frequency")
+    ).to_have_count(0)  # still flagged, so listed once, above
 
     # Medication considered: recorded on the course details.
     alice.get_by_role("link", name="Edit course details").click()
@@ -374,7 +379,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
         expect(row).to_contain_text(ring)
     screenshots(alice, "inventory")
     del initial_tasks[INVENTORY]
-    overview(alice, course_url, held=1, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=1, phase="Getting started")
     assert_guidance(alice, initial_tasks)
     circle = alice.get_by_role("img", name="Closeness circle")
     assert {name for name, _r, _ring in PEOPLE} <= set(circle.locator("text").all_text_contents())
@@ -404,7 +409,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
         "Yes"
     )
     del initial_tasks[TIMELINE]
-    overview(alice, course_url, held=1, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=1, phase="Getting started")
     assert_guidance(alice, initial_tasks)
 
     # 5. Problem area: a role dispute, made the primary focus, then its person and stage.
@@ -425,7 +430,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     expect(alice.get_by_text("Problem area saved.")).to_be_visible()
     area_url = alice.url
     del initial_tasks[PRIMARY_AREA]
-    overview(alice, course_url, held=1, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=1, phase="Getting started")
     assert_guidance(alice, {**initial_tasks, DISPUTE_PERSON: DUE, DISPUTE_STAGE: DUE})
     alice.goto(area_url)
     alice.get_by_label("The other person", exact=True).select_option(label="Sam")
@@ -434,7 +439,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     alice.get_by_label("What the other person expects").fill("Help when work is quiet.")
     alice.get_by_role("button", name="Save", exact=True).click()
     expect(alice.get_by_text("Problem area saved.")).to_be_visible()
-    overview(alice, course_url, held=1, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=1, phase="Getting started")
     assert_guidance(alice, initial_tasks)
     focus = alice.get_by_role("region", name="Focus areas")
     expect(focus).to_contain_text("Role dispute (Disagreements) — primary focus")
@@ -480,14 +485,16 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     alice.get_by_role("button", name="Save contract").click()
     expect(alice.get_by_text("Agreement recorded.")).to_be_visible()
     assert alice.get_by_role("table").get_by_role("row").count() == 2  # header + version 1
-    overview(alice, course_url, held=1, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=1, phase="Getting started")
     assert_guidance(alice, {})
-    expect(alice.get_by_text("Individual IPT · Active")).to_be_visible()
+    stage = alice.locator(".course-stage")  # the contract makes the course active
+    expect(stage).to_contain_text("Individual IPT")
+    expect(stage.locator(".badge")).to_have_text("Getting started")
 
     # 8. Sessions 2 and 3 finish the initial phase.
     routine_session(2, phase="initial")
     routine_session(3, phase="initial")
-    overview(alice, course_url, held=3, phase="Initial phase (Getting started)")
+    overview(alice, course_url, held=3, phase="Getting started")
     assert_guidance(alice, {})
 
     # 9. Session 4, the first of the middle phase: opening review and a communication analysis.
@@ -500,7 +507,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
         events="Sam cancelled their evening out; Dana said nothing and felt low for two days.",
         focus="What happened when the evening out was cancelled.",
     )
-    expect(alice.get_by_text("Middle phase (Working on it)")).to_be_visible()
+    expect(alice.get_by_text("Working on it", exact=True).first).to_be_visible()
     expect(alice.get_by_text("the formulation has not been agreed")).to_have_count(0)
     add_technique(
         alice,
@@ -520,13 +527,13 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     record = alice.get_by_role("region", name="Technique records")
     expect(record).to_contain_text("Tell Sam what the evening meant.")
     sign_session(alice)
-    overview(alice, course_url, held=4, phase="Middle phase (Working on it)")
+    overview(alice, course_url, held=4, phase="Working on it")
     assert_guidance(alice, {measure_due(5): DUE})  # four sessions since the baseline
 
     # 10. Session 5 (routine) and its PHQ-9 (12): nothing due.
     routine_session(5, phase="middle")
     enter_phq9(alice, course_uuid, 5, "222211110")
-    overview(alice, course_url, held=5, phase="Middle phase (Working on it)")
+    overview(alice, course_url, held=5, phase="Working on it")
     assert_guidance(alice, {})
 
     # 11. Session 6 with a decision analysis; the PHQ-9 has improved, so no review warning.
@@ -558,12 +565,12 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
         "Try a rota for two weeks."
     )
     sign_session(alice)
-    overview(alice, course_url, held=6, phase="Middle phase (Working on it)")
+    overview(alice, course_url, held=6, phase="Working on it")
     assert_guidance(alice, {})
 
     # 12. After session 7 the next is N - 4: raising the ending is due, on the caseload too.
     routine_session(7, phase="middle")
-    overview(alice, course_url, held=7, phase="Middle phase (Working on it)")
+    overview(alice, course_url, held=7, phase="Working on it")
     assert_guidance(alice, {RAISE_ENDING: DUE})
     alice.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     alice.wait_for_url(re.compile(r"/caseload/$"))
@@ -574,7 +581,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
 
     # 13. Session 8 (routine): the ending and a depression measure are due.
     routine_session(8, phase="middle")
-    overview(alice, course_url, held=8, phase="Middle phase (Working on it)")
+    overview(alice, course_url, held=8, phase="Working on it")
     assert_guidance(alice, {RAISE_ENDING: DUE, measure_due(9): DUE})
 
     # 14. Session 9, the last of the middle phase: PHQ-9 (8). The next session is in the
@@ -591,7 +598,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     sign_session(alice)
     enter_phq9(alice, course_uuid, 9, "111111110")
     ending_parts = {GAINS: DUE, WARNING_SIGNS: DUE, RELAPSE_PLAN: DUE, FINAL_MEASURE: DUE}
-    overview(alice, course_url, held=9, phase="Middle phase (Working on it)")
+    overview(alice, course_url, held=9, phase="Working on it")
     assert_guidance(alice, {RAISE_ENDING: DUE, **ending_parts, NEXT_STEP: DUE})
 
     # Had the ending not been raised by session 10, it would be overdue (the same records,
@@ -615,7 +622,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     # 15. Sessions 10 and 11 (termination phase); gains, signs and the relapse plan recorded.
     routine_session(10, phase="termination")
     routine_session(11, phase="termination")
-    overview(alice, course_url, held=11, phase="Termination phase (Finishing well)")
+    overview(alice, course_url, held=11, phase="Finishing well")
     assert_guidance(alice, {**ending_parts, NEXT_STEP: DUE})
     open_termination(alice, course_url)
     expect(alice.get_by_label("Ending first raised at session")).to_have_value("9")
@@ -644,7 +651,7 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     )
     sign_session(alice)
     enter_phq9(alice, course_uuid, 12, "111100000")
-    overview(alice, course_url, held=12, phase="Termination phase (Finishing well)")
+    overview(alice, course_url, held=12, phase="Finishing well")
     assert_guidance(alice, {NEXT_STEP: OVERDUE})
 
     # 17. Maintenance decided and the conclusion written.
@@ -656,15 +663,18 @@ def test_a_whole_individual_ipt_course_follows_the_guidance(
     save_termination(alice)
     assert_guidance(alice, {})
 
-    # 18. The course is concluded: nothing due, no "termination incomplete" flag.
-    alice.get_by_role("link", name="Edit course details").click()
-    alice.wait_for_url(re.compile(r"/edit/$"))
-    alice.get_by_label("Status", exact=True).select_option(label="Concluded")
-    alice.get_by_label("Reason for status").fill("Course completed as planned.")
-    alice.get_by_role("button", name="Save", exact=True).click()
+    # 18. The course is concluded from its ending page: nothing due, no "termination
+    # incomplete" flag, and no "Next session: 13".
+    alice.get_by_role("link", name="Conclude the course").click()
+    alice.wait_for_url(re.compile(r"/termination/#conclude$"))
+    conclude = alice.get_by_role("region", name="Conclude the course")
+    conclude.get_by_label("Reason", exact=True).fill("Course completed as planned.")
+    conclude.get_by_role("button", name="Conclude the course").click()
     alice.wait_for_url(re.compile(rf"/courses/{UUID}/$"))
-    expect(alice.get_by_text("Individual IPT · Concluded")).to_be_visible()
-    overview(alice, course_url, held=12, phase="Termination phase (Finishing well)")
+    expect(
+        alice.get_by_role("heading", level=2, name=re.compile("^Course concluded"))
+    ).to_be_visible()
+    expect(alice.get_by_text("Next session:", exact=False)).to_have_count(0)
     assert_guidance(alice, {})
     expect(alice.get_by_text("termination items missing")).to_have_count(0)
     screenshots(alice, "overview")

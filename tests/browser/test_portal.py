@@ -87,8 +87,8 @@ def test_dana_uses_her_portal_on_a_phone(new_page, live_server, transactional_db
         page.get_by_role("button", name=re.compile("Save and")).click()
     checked(page, r"/portal/questionnaires/")
     page.get_by_role("button", name="Send my answers").click()
-    page.wait_for_url(re.compile(r"/portal/questionnaires/$"))
-    checked(page, r"/portal/questionnaires/$")
+    page.wait_for_url(re.compile(r"/portal/questionnaires/[0-9a-f-]+/$"))  # the thank-you
+    checked(page, r"/portal/questionnaires/[0-9a-f-]+/$")
 
     for mood, who in (("3", "my sister"), ("6", "my partner")):
         page.goto("/portal/diary/new/")

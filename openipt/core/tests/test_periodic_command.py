@@ -14,6 +14,10 @@ def test_periodic_runs_every_registered_task_once():
     call_command("periodic", "--now", stdout=out)
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == [
+        "worker_heartbeat",
+        "deliver_outbox",
+        "forget_old_submissions",
+        "checkpoint_audit_head",
         "send_weekly_staff_summaries",
         "escalate_overdue_alerts",
         "refresh_assignments",
@@ -30,5 +34,5 @@ def test_periodic_enqueues_through_the_task_backend():
     make_personas()
     out = io.StringIO()
     call_command("periodic", stdout=out)
-    assert out.getvalue().count("queued") == 4
+    assert out.getvalue().count("queued") == 8
     assert RiskAlert.objects.count() == 0

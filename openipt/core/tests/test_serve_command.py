@@ -115,16 +115,38 @@ def test_sigterm_also_stops_cleanly(serve_env, tmp_path):
         assert _live_processes_in_session(pid) == []
 
 
-def test_when_the_worker_dies_serve_stops_the_web_server_and_fails(serve_env, tmp_path):
+def test_a_worker_that_dies_is_started_again_and_the_site_stays_up(serve_env, tmp_path):
     log = tmp_path / "serve.log"
     process, url = _start_serve(serve_env, log)
+    _wait_until_healthy(process, url, log)
+    first = _child_pids(log)["task worker"]
+
+    os.kill(first, signal.SIGKILL)
+
+    deadline = time.monotonic() + STARTUP_LIMIT
+    while _child_pids(log)["task worker"] == first and time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.2)
+    second = _child_pids(log)["task worker"]
+    assert second != first, log.read_text()
+    assert "task worker exited with status -9; starting it again in 1 s" in log.read_text()
+    _wait_until_healthy(process, url, log)
+    assert _live_processes_in_session(second) != []
+    process.terminate()
+    assert process.wait(timeout=STARTUP_LIMIT) == 0, log.read_text()
+    assert _live_processes_in_session(second) == []
+
+
+def test_when_the_worker_keeps_dying_serve_stops_the_web_server_and_fails(serve_env, tmp_path):
+    log = tmp_path / "serve.log"
+    process, url = _start_serve({**serve_env, "OPENIPT_SERVE_MAX_RESTARTS": "0"}, log)
     _wait_until_healthy(process, url, log)
     children = _child_pids(log)
 
     os.kill(children["task worker"], signal.SIGKILL)
 
     assert process.wait(timeout=STARTUP_LIMIT) != 0
-    assert "task worker stopped unexpectedly" in log.read_text()
+    assert "task worker kept stopping unexpectedly" in log.read_text()
     assert _live_processes_in_session(children["web server"]) == []
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url, timeout=2)  # noqa: S310 - local URL

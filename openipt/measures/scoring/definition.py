@@ -22,12 +22,18 @@ class AnswerOption:
 
 @dataclass(frozen=True)
 class Item:
+    """One question. ``preamble`` holds the owner's display text printed just before it
+    (a section stem between questions); ``notes`` the display text printed with it (FHIR
+    display items nested in the question, such as HAM-D-17's item 16 B anchors)."""
+
     link_id: str
     text: str
     options: tuple[AnswerOption, ...]
     scored: bool = True
     reverse_keyed: bool = False
     code: str = ""
+    preamble: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def option_for_code(self, code: str) -> AnswerOption | None:
         return next((option for option in self.options if option.code == code), None)
@@ -97,10 +103,27 @@ class InstrumentDefinition:
     copyright: str = ""
     citation: str = ""
     band_convention: str = ""
+    # Shown as the owner publishes the form (docs/measures.md §1): the display items before
+    # the first question (instructions and time frame), any after the last one, and who
+    # fills it in (SDC ``performerType``: FHIR resource types such as Patient, Practitioner).
+    instructions: tuple[str, ...] = ()
+    closing: tuple[str, ...] = ()
+    performer_types: tuple[str, ...] = ()
 
     @property
     def scored_items(self) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.scored)
+
+    @property
+    def clinician_rated(self) -> bool:
+        """Filled in by a clinician, never by the client alone: the instrument names its
+        performers and the patient is not one of them (HAM-D-17)."""
+        return bool(self.performer_types) and "Patient" not in self.performer_types
+
+    @property
+    def notice(self) -> str:
+        """The copyright or source notice to print wherever the items appear."""
+        return self.copyright or self.citation
 
     def item(self, link_id: str) -> Item | None:
         return next((item for item in self.items if item.link_id == link_id), None)

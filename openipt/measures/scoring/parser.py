@@ -18,6 +18,11 @@ Questionnaire (``SCORING_URL``) with these parts (all ``valueX`` unless noted):
 - ``percentMultiplier`` (integer), ``notice`` (complex: ``code``, ``atMost``),
   ``totalCode`` (Coding), ``citation`` and ``bandConvention`` (string).
 
+Display items are kept, not scored: those before the first question are the
+instructions, one nested in a question is that question's note, one between questions
+is printed before the next, and any after the last are the closing text. The SDC
+``performerType`` extension names who fills the form in (``PERFORMER_TYPE_URL``).
+
 Answer weights come from ``itemWeight`` (SDC 4) or the older ``ordinalValue``, on the
 answerOption or its valueCoding. An answer may carry ``ENTRY_VALUE_URL`` (the number typed to
 choose it, when that differs from its weight) and ``ANSWER_FLAG_URL`` (a flag it raises).
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from openipt.measures.scoring.definition import (
@@ -41,13 +46,17 @@ from openipt.measures.scoring.definition import (
     NoticeRule,
 )
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"  # 1.1.0: display items and performerType are kept (no scoring change)
 
 ITEM_WEIGHT_URL = "http://hl7.org/fhir/StructureDefinition/itemWeight"
 ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 SCORING_URL = "https://openipt.org/fhir/StructureDefinition/scoring"
 ENTRY_VALUE_URL = "https://openipt.org/fhir/StructureDefinition/entry-value"
 ANSWER_FLAG_URL = "https://openipt.org/fhir/StructureDefinition/answer-flag"
+PERFORMER_TYPE_URL = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-performerType"
+)
+PERFORMER_TYPES = ("Patient", "Practitioner", "PractitionerRole", "RelatedPerson")
 INSTRUMENT_CODE_SYSTEM = "https://openipt.org/fhir/NamingSystem/instrument-code"
 STATUSES = ("draft", "active", "retired", "unknown")
 QUESTION_TYPES = ("choice", "coding")
@@ -71,6 +80,8 @@ def parse_questionnaire_json(content: str | bytes) -> ParseOutcome:
         resource = json.loads(content)
     except (ValueError, UnicodeDecodeError) as exc:
         return ParseOutcome(None, (f"the file is not valid JSON ({exc})",))
+    except RecursionError:  # "[[[[..." thousands deep: no questionnaire is shaped like that
+        return ParseOutcome(None, ("the file is nested too deeply to be a questionnaire",))
     return parse_questionnaire(resource)
 
 
@@ -111,6 +122,8 @@ class _Reader:
         self.errors: list[str] = []
         scoring = _extensions(resource, SCORING_URL)
         self.scoring: dict[str, Any] = scoring[0] if scoring else {}
+        self.pending: list[str] = []  # display text waiting for the next question
+        self.instructions: tuple[str, ...] = ()
         if not scoring:
             self.errors.append(f"the scoring extension ({SCORING_URL}) is missing")
 
@@ -155,8 +168,19 @@ class _Reader:
             total_code=str(total_code.get("code", "")) if isinstance(total_code, dict) else "",
             citation=str(_part(self.scoring, "citation") or ""),
             band_convention=str(_part(self.scoring, "bandConvention") or ""),
+            instructions=self.instructions,
+            closing=tuple(self.pending),
+            performer_types=self.read_performer_types(),
             **header,
         )
+
+    def read_performer_types(self) -> tuple[str, ...]:
+        """Who may fill the form in (SDC ``performerType``, a FHIR resource type each)."""
+        found = [_value(ext) for ext in _extensions(self.resource, PERFORMER_TYPE_URL)]
+        for value in found:
+            if value not in PERFORMER_TYPES:
+                self.errors.append(f"performerType must be one of {', '.join(PERFORMER_TYPES)}")
+        return tuple(str(value) for value in found if value in PERFORMER_TYPES)
 
     def read_header(self) -> dict[str, str]:
         res = self.resource
@@ -178,10 +202,10 @@ class _Reader:
     def read_items(self) -> list[Item]:
         unscored = {_value(ext) for ext in self.parts("unscoredItem")}
         reverse = {_value(ext) for ext in self.parts("reverseKeyedItem")}
-        raw = list(self.walk(self.resource.get("item"), "item"))
+        raw = list(self.walk(self.resource.get("item"), "item", in_question=False))
         seen: set[str] = set()
         items: list[Item] = []
-        for where, element in raw:
+        for where, element, in_question in raw:
             link_id = element.get("linkId")
             if not isinstance(link_id, str) or not link_id:
                 self.errors.append(f"{where} has no linkId")
@@ -190,22 +214,45 @@ class _Reader:
                 self.errors.append(f"linkId {link_id!r} is used more than once")
                 continue
             seen.add(link_id)
-            if element.get("type") not in ("group", "display"):
-                items.append(self.read_item(element, link_id, link_id not in unscored))
+            if element.get("type") == "display":
+                self.place_display(items, str(element.get("text") or ""), in_question)
+            elif element.get("type") != "group":
+                item = self.read_item(element, link_id, link_id not in unscored)
+                if items:
+                    item = replace(item, preamble=tuple(self.pending))
+                else:
+                    self.instructions = tuple(self.pending)
+                self.pending = []
+                items.append(item)
         for name, ids in (("unscoredItem", unscored), ("reverseKeyedItem", reverse)):
             for link_id in sorted(map(str, ids - seen)):
                 self.errors.append(f"{name} refers to an unknown linkId {link_id!r}")
         return [_reverse(item) if item.link_id in reverse else item for item in items]
 
-    def walk(self, elements: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
-        found: list[tuple[str, dict[str, Any]]] = []
+    def place_display(self, items: list[Item], text: str, in_question: bool) -> None:
+        """Display items are kept where the owner printed them (docs/measures.md §1):
+        nested in a question, as that question's notes; otherwise before the next question
+        (those before the first question are the instructions; after the last, closing)."""
+        if not text.strip():
+            return
+        if in_question and items:
+            items[-1] = replace(items[-1], notes=(*items[-1].notes, text))
+        else:
+            self.pending.append(text)
+
+    def walk(
+        self, elements: Any, where: str, *, in_question: bool
+    ) -> list[tuple[str, dict[str, Any], bool]]:
+        """Every element, depth first, with whether it sits inside a question (not a group)."""
+        found: list[tuple[str, dict[str, Any], bool]] = []
         for index, element in enumerate(elements if isinstance(elements, list) else []):
             here = f"{where}[{index}]"
             if not isinstance(element, dict):
                 self.errors.append(f"{here} is not an object")
                 continue
-            found.append((here, element))
-            found.extend(self.walk(element.get("item"), f"{here}.item"))
+            found.append((here, element, in_question))
+            nested = element.get("type") not in ("group", "display")
+            found.extend(self.walk(element.get("item"), f"{here}.item", in_question=nested))
         return found
 
     def read_item(self, element: dict[str, Any], link_id: str, scored: bool) -> Item:
@@ -366,14 +413,7 @@ class _Reader:
 
 
 def _reverse(item: Item) -> Item:
-    return Item(
-        link_id=item.link_id,
-        text=item.text,
-        options=item.options,
-        scored=item.scored,
-        reverse_keyed=True,
-        code=item.code,
-    )
+    return replace(item, reverse_keyed=True)
 
 
 def _falls(item: Item) -> bool:

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from openipt.accounts.models import Membership, Supervision
 from openipt.audit.models import AuditEvent
+from openipt.core import outbox
 from openipt.measures import services, tasks
 from openipt.measures.models import Administration, Instrument, RiskAlert
 from openipt.measures.tests.conftest import phq9_answers
@@ -138,6 +139,7 @@ def test_an_unacknowledged_alert_reaches_the_supervisor_once(
     alert = RiskAlert.objects.get()
     with time_machine.travel(T0 + dt.timedelta(minutes=59), tick=False):
         assert tasks.escalate_overdue_alerts.call() == 0
+    outbox.deliver_due()  # the clinician's own alert email, queued with the alert
     mail.outbox.clear()
     with (
         time_machine.travel(T0 + dt.timedelta(minutes=61), tick=False),

@@ -121,6 +121,7 @@ def test_the_parser_reads_a_json_string_too():
     [
         ("{not json", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
         ("[]", "not a FHIR Questionnaire"),
         ('{"resourceType": "Patient"}', "not a FHIR Questionnaire"),
     ],

@@ -36,6 +36,24 @@ def test_each_save_adds_a_version_and_history_shows_them_all(alice_client, perso
     assert creates.count() == 2
 
 
+def test_a_plan_opened_before_another_version_was_saved_is_refused_and_kept(alice_client, personas):
+    """Alice and a colleague open version 1; the second save must not undo the first."""
+    alice_client.post(_url(personas), {"warning_signs": "Not sleeping", "based_on": 0})
+    opened = alice_client.get(_url(personas)).context["form"]["based_on"].value()
+    assert opened == 1
+    first = {"warning_signs": "Not sleeping", "people_to_ask": "Sam", "based_on": 1}
+    assert alice_client.post(_url(personas), first).status_code == 302
+
+    stale = {"warning_signs": "Skipping meals", "based_on": 1}
+    refused = alice_client.post(_url(personas), stale)
+
+    html = refused.content.decode()
+    assert "Someone else saved a new version of this safety plan" in html
+    assert "Skipping meals" in html  # the typing is kept
+    assert SafetyPlan.objects.count() == 2
+    assert SafetyPlan.objects.order_by("-number").first().people_to_ask == "Sam"
+
+
 def test_an_empty_plan_is_refused_and_nothing_is_saved(alice_client, personas):
     page = alice_client.post(_url(personas), {"warning_signs": "  "}).content.decode()
     assert "Write at least one part of the plan." in page

@@ -9,6 +9,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from openipt.audit.models import AuditEvent
+from openipt.core import outbox
 from openipt.engagement import messaging
 from openipt.engagement.models import Message, MessageAttachment
 
@@ -28,6 +29,8 @@ def staff_thread(personas) -> str:
 def test_dana_writes_alice_is_told_only_that_a_message_waits_and_reads_it(
     dana_client, alice_client, personas, django_capture_on_commit_callbacks
 ):
+    outbox.deliver_due()  # Dana's portal invitation, queued when she was invited
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = dana_client.post(
             reverse("portal:messages"), {"body": BODY, "attachments": [png()]}

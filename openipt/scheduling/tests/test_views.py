@@ -175,11 +175,15 @@ def test_outcome_form_cancels_and_a_stale_form_is_refused(world, alice_client):
     appointment = book(world, utc(2027, 3, 2, 10, 0))
     url = reverse("scheduling:outcome", args=[appointment.uuid])
 
-    alice_client.post(url, {"status": "late_cancellation", "version": "1"})
+    unexplained = alice_client.post(url, {"status": "late_cancellation", "version": "1"})
+    assert "Say briefly why" in unexplained.content.decode()
+    alice_client.post(
+        url, {"status": "late_cancellation", "cancellation_reason": "ill", "version": "1"}
+    )
     stale = alice_client.post(url, {"status": "no_show", "version": "1"})
 
     appointment.refresh_from_db()
-    assert appointment.status == "late_cancellation"
+    assert (appointment.status, appointment.cancellation_reason) == ("late_cancellation", "ill")
     assert "Someone else saved this record" in stale.content.decode()
 
 

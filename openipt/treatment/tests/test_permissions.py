@@ -43,10 +43,13 @@ WRITE_ONLY = {
     "goal-rate",
     "task-create",
     "task-review",
+    "course-conclude",  # H_B: the ending closes the loop
+    "course-maintenance",
 }
 OTHER = {"caseload"}
 POST_ONLY = {
-    "task-mark", "session-sign", "inventory-copy", "goal-rate", "task-create", "task-review"
+    "task-mark", "session-sign", "inventory-copy", "goal-rate", "task-create", "task-review",
+    "course-conclude",
 }  # fmt: skip
 GET_ONLY = {"course-detail", "session-detail", "inventory", "timeline", "caseload"}
 

@@ -158,9 +158,22 @@ WRITES: dict[str, Write] = {
         actor=a, course=w.course,
         data=services.TaskMarkData(task_code=protocol.TASKS[0].code, status="done"),
     ),
+    # H_B: concluding a course and the maintenance course after it
+    "course_conclude": lambda w, a: services.course_conclude(
+        actor=a, course=w.course, version=w.course.version,
+        data=services.ConclusionData(status="ended_early", status_reason="Moved away."),
+    ),
+    "course_start_maintenance": lambda w, a: services.course_start_maintenance(
+        actor=a, previous=w.course, clinician=w.p.membership(w.p.alice),
+        data=services.MaintenanceData(start_date=timezone.localdate()),
+    ),
     "task_set": lambda w, a: services.task_set(actor=a, session=w.session, text="Call Sam"),
     "task_review": lambda w, a: services.task_review(
         actor=a, task=w.task, session=w.later, status="done"
+    ),
+    # H_C: the task written in the session note
+    "task_save_for_session": lambda w, a: services.task_save_for_session(
+        actor=a, session=w.later, text="Phone Mum"
     ),
 }  # fmt: skip
 
@@ -178,7 +191,7 @@ def snapshot() -> dict[str, Any]:
 
 def test_every_public_write_is_covered():
     """A new service without a case here would go unchecked."""
-    readers = {"next_session_number"}
+    readers = {"next_session_number", "termination_facts", "conclusion_missing"}
     public = {
         name
         for name, value in vars(services).items()

@@ -47,7 +47,8 @@ def test_alice_starts_a_course_from_the_client(alice_client, personas):
 def test_overview_shows_due_items_and_reads_are_audited(alice_client, course):
     before = AuditEvent.objects.filter(action="read").count()
     page = alice_client.get(_url("course-detail", course)).content.decode()
-    assert "protocol rule" in page
+    assert "Take a baseline depression measure at or before session 1." in page
+    assert '<details class="why">' in page  # the rule behind it, in plain words, on request
     assert AuditEvent.objects.filter(action="read").count() == before + 1
     event = AuditEvent.objects.filter(action="read").latest("id")
     assert event.object_id == str(course.uuid)
@@ -220,6 +221,26 @@ def test_contract_page_renegotiation_creates_version(alice_client, course):
     page = alice_client.get(_url("contract", course)).content.decode()
     assert "Slow start" in page
     assert list(course.contracts.values_list("planned_sessions", flat=True)) == [12, 16]
+
+
+def test_a_renegotiation_opened_before_another_was_saved_is_refused_and_kept(alice_client, course):
+    """Two people open the contract at version 1; the second save must not undo the first."""
+    data = {"planned_sessions": 12, "frequency": "weekly", "agreed_on": "2026-01-19",
+            "client_agreed": "on", "based_on": 0}  # fmt: skip
+    alice_client.post(_url("contract", course), data)
+    first = {**data, "planned_sessions": 16, "reason": "Slow start", "based_on": 1}
+    second = {**data, "planned_sessions": 10, "reason": "Moving away", "based_on": 1}
+    assert alice_client.post(_url("contract", course), first).status_code == 302
+
+    refused = alice_client.post(_url("contract", course), second)
+
+    html = refused.content.decode()
+    assert refused.status_code == 200
+    assert "Someone else recorded a new version of the agreement" in html
+    assert "Moving away" in html  # the typing is kept
+    assert list(course.contracts.values_list("planned_sessions", flat=True)) == [12, 16]
+    fresh = alice_client.get(_url("contract", course))
+    assert fresh.context["form"]["based_on"].value() == 2
 
 
 @pytest.mark.parametrize(

@@ -1,19 +1,15 @@
-"""The dashboard: counts and links by role, in a small fixed number of queries."""
+"""The dashboard of staff without a calendar of their own: counts and links by role, in a
+small fixed number of queries. A clinician's home is the calendar (test_calendar.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
-import time_machine
 from django.urls import reverse
-from django.utils import timezone
 
 from openipt.accounts.models import Membership
-from openipt.scheduling import services as scheduling
-from openipt.testing.personas import count_queries
-from openipt.treatment.tests.factories import make_course
+from openipt.testing.personas import count_queries, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -25,27 +21,6 @@ def stat(html: str, label: str) -> int:
     return int(match.group(1))
 
 
-@time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC), tick=False)
-def test_clinician_sees_caseload_todays_appointments_and_alerts(client, personas):
-    make_course(personas.alice, personas.dana)
-    alice = Membership.objects.get(user=personas.alice)
-    for day in (0, 1):  # today counts, tomorrow does not
-        scheduling.appointment_book(
-            actor=personas.alice,
-            client=personas.dana,
-            clinician=alice,
-            starts_at=timezone.now() + dt.timedelta(days=day, hours=5),
-        )
-    client.force_login(personas.alice)
-    html = client.get(reverse("core:home")).content.decode()
-    assert stat(html, "open course on your caseload") == 1
-    assert stat(html, "appointment today") == 1
-    assert stat(html, "open risk alerts") == 0
-    assert reverse("treatment:caseload") in html
-    assert reverse("scheduling:week") in html
-    assert reverse("audit:report") not in html  # not an administrator
-
-
 def test_admin_sees_practice_figures_not_clinical_work(client, personas):
     client.force_login(personas.adam)
     html = client.get(reverse("core:home")).content.decode()
@@ -53,6 +28,17 @@ def test_admin_sees_practice_figures_not_clinical_work(client, personas):
     assert stat(html, "open alerts in the practice") == 0
     assert reverse("audit:report") in html
     assert "Your work" not in html  # Adam has no caseload of his own
+    assert '<table class="cal">' not in html
+
+
+def test_a_supervisor_without_clients_sees_their_alerts(client, personas):
+    sam = make_staff(
+        personas.practice, "sam@riverside.test", "Sam Supervisor", supervisor=True, clinician=False
+    )
+    client.force_login(sam)
+    html = client.get(reverse("core:home")).content.decode()
+    assert stat(html, "open risk alerts") == 0
+    assert '<table class="cal">' not in html
 
 
 def test_current_section_is_marked_in_the_navigation(client, personas):
@@ -67,24 +53,12 @@ def statements(ctx) -> int:
     return sum(1 for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"])
 
 
-@pytest.mark.parametrize("persona", ["alice", "adam"])
-def test_dashboard_query_count_is_small_and_constant(client, personas, persona):
-    client.force_login(getattr(personas, persona))
+def test_dashboard_query_count_is_small(client, personas):
+    client.force_login(personas.adam)
     client.get(reverse("core:home"))
     with count_queries() as few:
         client.get(reverse("core:home"))
-    alice = Membership.objects.get(user=personas.alice)
-    make_course(personas.alice, personas.dana)
-    for hours in (1, 2, 3):
-        scheduling.appointment_book(
-            actor=personas.alice,
-            client=personas.dana,
-            clinician=alice,
-            starts_at=timezone.now() + dt.timedelta(days=1, hours=hours),
-        )
-    with count_queries() as more:
-        client.get(reverse("core:home"))
-    assert statements(more) == statements(few)
-    # Session, user, membership, authenticator, first-run check, the counts, alert badge,
-    # session save: the dashboard adds one query per role to the shell.
+    assert Membership.objects.get(user=personas.adam).is_admin
+    # Session, user, membership, authenticator, first-run check, the counts, session save:
+    # the dashboard adds one query per role to the shell.
     assert statements(few) <= 8, [q["sql"] for q in few.captured_queries]

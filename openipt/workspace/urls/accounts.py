@@ -2,6 +2,7 @@ from django.urls import path
 
 from openipt.workspace.views import accounts as views
 from openipt.workspace.views import emergency as emergency_views
+from openipt.workspace.views import outbox as outbox_views
 
 app_name = "accounts"
 
@@ -23,6 +24,12 @@ urlpatterns = [
         name="emergency-access",
     ),
     path("staff/duplicates/", emergency_views.duplicate_list, name="duplicates"),
+    path("staff/email/", outbox_views.outbox_list, name="outbox"),
+    path(
+        "staff/email/<uuid:uuid>/send-again/",
+        outbox_views.outbox_send_again,
+        name="outbox-send-again",
+    ),
     path(
         "staff/emergency-access/<uuid:uuid>/review/",
         emergency_views.emergency_review,
@@ -31,4 +38,6 @@ urlpatterns = [
     path("staff/<uuid:uuid>/", views.staff_edit, name="staff-edit"),
     path("staff/<uuid:uuid>/deactivate/", views.staff_deactivate, name="staff-deactivate"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    # Practice settings: crisis contacts (issue 10, helper H_G)
+    path("practice/settings/", views.practice_settings, name="practice-settings"),
 ]

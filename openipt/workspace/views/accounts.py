@@ -11,6 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,11 +24,14 @@ from openipt.accounts.forms import (
     GrantRefuseForm,
     InvitationAcceptForm,
     InviteForm,
+    PracticeCrisisForm,
     SetupForm,
     StaffEditForm,
+    crisis_initial,
 )
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.models import Membership, Practice, RoleGrant, User
+from openipt.accounts.practice_settings import practice_crisis_settings_update
 from openipt.clients.models import ClientIdentifier
 from openipt.clients.selectors import emergency_accesses_unreviewed
 from openipt.core.http import GET_POST, attempt, form_errors_from
@@ -52,24 +56,33 @@ def setup(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = SetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        done = attempt(
-            form,
-            lambda: services.practice_setup(
-                practice_name=data["practice_name"],
-                time_zone=data["time_zone"],
-                full_name=data["full_name"],
-                email=data["email"],
-                password=data["password1"],
-                sees_clients=data["sees_clients"],
-                request=request,
-            ),
-        )
+        done = attempt(form, lambda: _practice_set_up(request, form))
         if done.value is not None:
             _sign_in(request, done.value)
             messages.success(request, _("Your practice is ready. Next, protect your account."))
             return redirect("mfa_activate_totp")
     return render(request, "accounts/setup.html", {"form": form})
+
+
+@transaction.atomic
+def _practice_set_up(request: HttpRequest, form: SetupForm) -> User:
+    """The practice and its administrator, then its crisis contacts, in one transaction."""
+    data = form.cleaned_data
+    user = services.practice_setup(
+        practice_name=data["practice_name"],
+        time_zone=data["time_zone"],
+        full_name=data["full_name"],
+        email=data["email"],
+        password=data["password1"],
+        sees_clients=data["sees_clients"],
+        request=request,
+    )
+    practice = Practice.objects.get(memberships__user=user)
+    practice_crisis_settings_update(
+        actor=user, practice=practice, settings=form.to_crisis_settings(), version=None,
+        request=request,
+    )  # fmt: skip
+    return user
 
 
 @login_required
@@ -86,6 +99,7 @@ def staff_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "duplicate_count": ClientIdentifier.objects.filter(
             practice_id=admin.practice_id, duplicate_of__isnull=False
         ).count(),
+        "outbox_count": selectors.outbox_trouble_count(admin),
     }
     return render(request, "accounts/staff_list.html", context)
 
@@ -336,3 +350,34 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("mfa_activate_totp")
     context = {"form": form, "invitation": invitation}
     return render(request, "accounts/invitation_accept.html", context)
+
+
+# --- Practice settings: crisis contacts (issue 10, helper H_G) -------------------------------
+
+
+@login_required
+@GET_POST
+def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The practice's crisis lines, emergency number and response time, which clients see
+    whenever they look for help (docs/measures.md §7). Administrators only."""
+    admin = selectors.access_practice_admin(request.user)
+    practice = admin.practice
+    initial = crisis_initial(list(practice.crisis_contacts)) | {
+        "emergency_number": practice.emergency_number,
+        "response_time": practice.response_time,
+        "crisis_information": practice.crisis_information,
+        "version": practice.version,
+    }
+    form = PracticeCrisisForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        saved = attempt(
+            form,
+            lambda: practice_crisis_settings_update(
+                actor=request.user, practice=practice, settings=form.to_settings(),
+                version=form.cleaned_data["version"], request=request,
+            ),
+        )  # fmt: skip
+        if saved.ok:
+            messages.success(request, _("Saved. Clients now see these contacts in the portal."))
+            return redirect("accounts:practice-settings")
+    return render(request, "accounts/practice_settings.html", {"form": form, "practice": practice})

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from openipt.access.clients import access_client, audit_on_get
 from openipt.accounts.http import StaffRequest, staff_required
+from openipt.care import glance
 from openipt.care.selectors import client_courses
 from openipt.clients import selectors, services
 from openipt.clients.forms import (
@@ -51,14 +53,29 @@ def client_list(request: StaffRequest) -> HttpResponse:
             page=request.GET.get("page", 1),
             audit=request,
         )
+    clinical = page is not None and glance.shows_clinical_columns(request.user)
     context = {
         "form": form,
         "page": page,
+        "rows": _list_rows(request, page, clinical=clinical),
+        "clinical": clinical,
         "may_create": selectors.may_create_client(request.user),
         "may_emergency": selectors.may_open_emergency_access(request.user),
     }
     template = "clients/list.html#results" if request.htmx else "clients/list.html"
     return render(request, template, context)
+
+
+def _list_rows(
+    request: StaffRequest, page: Page[Client] | None, *, clinical: bool
+) -> list[tuple[Client, glance.Glance | None]]:
+    """Each client shown, with the clinical columns for clinicians and supervisors (three
+    queries for the whole page; the list read is already recorded by ``client_search``)."""
+    if page is None:
+        return []
+    shown = list(page.object_list)
+    glances = glance.client_glances(request.user, [c.pk for c in shown]) if clinical else {}
+    return [(client, glances.get(client.pk)) for client in shown]
 
 
 @staff_required

@@ -1,25 +1,32 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from openipt.accounts.http import AuthenticatedHttpRequest
+from openipt.accounts.http import AuthenticatedHttpRequest, StaffRequest
 from openipt.accounts.models import Practice, User
 from openipt.accounts.policy import portal_membership, staff_membership
 from openipt.workspace import dashboard as selectors
+from openipt.workspace.views.calendar import calendar_home
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """First run leads to setup; otherwise the dashboard for signed-in users."""
+    """First run leads to setup; a clinician's home is their calendar, other staff get the
+    dashboard of counts."""
     if not Practice.objects.exists():
         return redirect("accounts:setup")
     if not request.user.is_authenticated:
         return redirect("account_login")
     if portal_membership(request.user) is not None:
         return redirect("portal:home")
+    membership = staff_membership(request.user)
+    if membership is not None and membership.is_clinician:
+        return calendar_home(cast(StaffRequest, request))
     return _dashboard(request, request.user)
 
 
@@ -29,14 +36,12 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _dashboard(request: HttpRequest, user: User) -> HttpResponse:
-    """Counts and links by role; no client names, so no read is audited here."""
+    """Counts and links for staff without a calendar of their own (administrators,
+    supervisors who see no clients); no client names, so no read is audited here."""
     membership = staff_membership(user)  # the membership the middleware found (cached)
     context: dict[str, object] = {}
-    if membership is not None:
-        if membership.is_clinician:
-            context["clinician"] = selectors.clinician_counts(user, membership)
-        if membership.is_admin:
-            context["admin"] = selectors.admin_counts(membership)
+    if membership is not None and membership.is_admin:
+        context["admin"] = selectors.admin_counts(membership)
     return render(request, "core/dashboard.html", context)
 
 

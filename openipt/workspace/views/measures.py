@@ -8,13 +8,16 @@ one that is refused shows the form again and records that read itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid as uuid_lib
+from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,9 +30,10 @@ from openipt.accounts.selectors import access_practice_admin
 from openipt.audit.services import record_read
 from openipt.core.http import GET_POST, attempt
 from openipt.measures import forms, selectors, services
-from openipt.measures.models import Administration, RiskAlert, SafetyPlan
+from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.progress import course_progress
 from openipt.measures.scoring import InstrumentDefinition
+from openipt.treatment.models import Session
 
 
 @login_required
@@ -50,7 +54,7 @@ def administration_create(
         request.POST or None,
         definition=instrument.parsed,
         sessions=sessions,
-        initial={"session": chosen},
+        initial={"session": chosen, "completed_on": _default_day(sessions, chosen)},
     )
     if request.method == "POST":
         if form.is_valid():
@@ -59,6 +63,7 @@ def administration_create(
                 lambda: services.administration_enter(
                     actor=user, course=course, instrument=instrument, request=request,
                     answers=form.cleaned_data["answers"], session=form.cleaned_data["session"],
+                    completed_on=form.cleaned_data["completed_on"],
                 ),
             )  # fmt: skip
             if entered.value is not None:
@@ -68,6 +73,12 @@ def administration_create(
         request, "measures/administration_form.html",
         {"course": course, "instrument": instrument, "form": form},
     )  # fmt: skip
+
+
+def _default_day(sessions: list[Session], chosen: str) -> dt.date:
+    """The date completed offered: the chosen session's day, else today (docs/measures.md §2)."""
+    session = next((s for s in sessions if str(s.uuid) == chosen), None)
+    return timezone.localdate(session.starts_at) if session else timezone.localdate()
 
 
 def _after_entry(request: AuthenticatedHttpRequest, administration: Administration) -> HttpResponse:
@@ -90,6 +101,11 @@ def _after_entry(request: AuthenticatedHttpRequest, administration: Administrati
     return redirect("measures:course-measures", administration.course.uuid)
 
 
+def _client_completed(instruments: Iterable[Instrument]) -> list[tuple[str, str]]:
+    """What a client may be given to fill in alone: not the clinician-rated instruments."""
+    return [(i.code, i.title) for i in instruments if not i.parsed.clinician_rated]
+
+
 @login_required
 @require_GET
 def course_measures(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> HttpResponse:
@@ -103,7 +119,7 @@ def course_measures(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUI
         "assignments": selectors.course_assignments(course),
         "instruments": instruments,
         "can_write": can_write,
-        "assign_form": forms.AssignForm(codes=[(i.code, i.title) for i in instruments]),
+        "assign_form": forms.AssignForm(codes=_client_completed(instruments)),
     }
     return render(request, "measures/course_measures.html", context)
 
@@ -115,15 +131,18 @@ def administration_assign(
 ) -> HttpResponse:
     user = request.user
     course = access_course(user, course_uuid, write=True)
-    codes = [(i.code, i.title) for i in selectors.instruments_for(user)]
-    form = forms.AssignForm(request.POST, codes=codes)
+    form = forms.AssignForm(request.POST, codes=_client_completed(selectors.instruments_for(user)))
     if form.is_valid():
-        services.administration_assign(
-            actor=user, client=course.client, course=course, request=request,
-            instrument=access_instrument(user, form.cleaned_data["instrument"]),
-            due_on=form.cleaned_data["due_on"],
-        )  # fmt: skip
-        messages.success(request, _("Questionnaire assigned to the client."))
+        try:
+            services.administration_assign(
+                actor=user, client=course.client, course=course, request=request,
+                instrument=access_instrument(user, form.cleaned_data["instrument"]),
+                due_on=form.cleaned_data["due_on"],
+            )  # fmt: skip
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(request, _("Questionnaire assigned to the client."))
     else:
         for errors in form.errors.values():
             messages.error(request, " ".join(str(e) for e in errors))
@@ -194,7 +213,11 @@ def safety_plan(request: AuthenticatedHttpRequest, client_uuid: uuid_lib.UUID) -
             saved = attempt(
                 form,
                 lambda: services.safety_plan_save(
-                    actor=user, client=client, data=form.to_data(), request=request
+                    actor=user,
+                    client=client,
+                    data=form.to_data(),
+                    based_on=form.cleaned_data.get("based_on"),
+                    request=request,
                 ),
             )
             if saved.ok:
@@ -205,10 +228,10 @@ def safety_plan(request: AuthenticatedHttpRequest, client_uuid: uuid_lib.UUID) -
     return render(request, "measures/safety_plan.html", context)
 
 
-def _initial(plan: SafetyPlan | None) -> dict[str, str]:
+def _initial(plan: SafetyPlan | None) -> dict[str, object]:
     if plan is None:
-        return {}
-    return {name: getattr(plan, name) for name in plan.FIELDS}
+        return {"based_on": 0}
+    return {"based_on": plan.number, **{name: getattr(plan, name) for name in plan.FIELDS}}
 
 
 @login_required

@@ -1,6 +1,8 @@
 """``manage.py audit_verify``: prove the audit log has not been changed (docs/quality.md S5).
 
-Exit status 0 with "Audit chain intact: N events", or 1 naming the first broken event.
+Exit status 0 with "Audit chain intact: N events", or 1 naming the first broken event —
+or, when the chain itself is whole, what the latest checkpoint outside the database says is
+missing from its end (openipt/audit/checkpoints.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from openipt.audit import triggers
+from openipt.audit import checkpoints, triggers
 from openipt.audit.models import AuditEvent
 from openipt.audit.verify import DEFAULT_CHUNK, verify_chain
 
@@ -38,6 +40,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Audit chain broken at event {result.broken.event_id}: {result.broken.reason}. "
                 f"{result.checked} events before it are intact.",
+                returncode=1,
+            )
+        missing = checkpoints.problem()
+        if missing is not None:
+            raise CommandError(
+                f"Audit chain cut short: {missing}. The {result.checked} events present link "
+                f"up, but the log no longer reaches its last checkpoint.",
                 returncode=1,
             )
         self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {result.checked} events"))

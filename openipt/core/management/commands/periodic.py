@@ -4,17 +4,27 @@ django-tasks has no scheduler of its own. ``serve`` runs this command beside the
 (``--every 60``); a deployment without ``serve`` can call ``manage.py periodic`` from cron
 each minute instead. Every task listed in ``settings.OPENIPT_PERIODIC_TASKS`` is idempotent,
 so running it late, twice or on two hosts at once does no harm.
+
+Each round also records the scheduler's heartbeat (``/ready/``). With ``--every``, a round
+that fails because the database is away is logged and retried on the next round with a
+fresh connection, so a database restart does not end the scheduler.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, connections
 from django.utils.module_loading import import_string
+
+from openipt.core import health
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -31,12 +41,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, every: int, now: bool, **options: Any) -> None:
         tasks = [import_string(path) for path in settings.OPENIPT_PERIODIC_TASKS]
         while True:
-            for task in tasks:
-                if now:
-                    self.stdout.write(f"{task.name}: {task.call()}")
-                else:
-                    result = task.enqueue()
-                    self.stdout.write(f"{task.name}: queued {result.id}")
+            try:
+                self._round(tasks, now=now)
+            except DatabaseError:
+                if every <= 0:
+                    raise
+                logger.exception("The database is not answering; trying again next round")
+                connections.close_all()  # reconnect on the next round
             if every <= 0:
                 return
             time.sleep(every)
+
+    def _round(self, tasks: list[Any], *, now: bool) -> None:
+        health.beat(health.SCHEDULER)
+        for task in tasks:
+            if now:
+                self.stdout.write(f"{task.name}: {task.call()}")
+            else:
+                result = task.enqueue()
+                self.stdout.write(f"{task.name}: queued {result.id}")

@@ -1,8 +1,13 @@
 """``manage.py serve``: the production web server and the background-task worker together.
 
-Starts gunicorn (never ``runserver``) and django-tasks' database worker as child processes.
-Ctrl-C or SIGTERM stops both and exits 0; if either child dies, the other is stopped and
-serve exits non-zero, so a supervisor (systemd, a container runtime) notices and restarts.
+Starts gunicorn (never ``runserver``), django-tasks' database worker and the periodic
+scheduler as child processes. Ctrl-C or SIGTERM stops them all and exits 0.
+
+A child that exits on its own (the worker after a database restart, say) is started again
+after a pause that doubles with each quick failure (1, 2, 4 ... at most 30 seconds; a child
+that ran for a minute starts the count afresh). Only a child that keeps failing —
+``OPENIPT_SERVE_MAX_RESTARTS`` times within five minutes (default 5) — makes serve stop
+everything and exit non-zero, so that a supervisor (systemd, a container runtime) notices.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ DEFAULT_WEB_WORKERS = 2
 # How long children get to finish in-flight requests and tasks before they are killed.
 GRACE_SECONDS = 30
 POLL_SECONDS = 0.2
+FIRST_PAUSE = 1.0
+LONGEST_PAUSE = 30.0
+RESTART_WINDOW = 300.0  # seconds in which failures count towards giving up
+STABLE_SECONDS = 60.0  # a child that ran this long before it died starts the pauses afresh
 PR_SET_PDEATHSIG = 1
 
 
@@ -61,6 +70,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, bind: str, workers: int, no_worker: bool, **options: Any) -> None:
         self._stop_signal: int | None = None
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._commands: dict[str, list[str]] = {}
+        self._started: dict[str, float] = {}
+        self._failures: dict[str, list[float]] = {}
+        self._max_restarts = env_int("OPENIPT_SERVE_MAX_RESTARTS", 5)
         stop_signals = (signal.SIGINT, signal.SIGTERM)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in stop_signals}
         try:
@@ -75,7 +88,7 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if died is not None:
-            raise CommandError(f"The {died} stopped unexpectedly; everything was shut down.")
+            raise CommandError(f"The {died} kept stopping unexpectedly; everything was shut down.")
         self.stdout.write("OpenIPT stopped.")
 
     def _web_command(self, bind: str, workers: int) -> list[str]:
@@ -106,7 +119,10 @@ class Command(BaseCommand):
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self._children[name] = process
+        self._commands[name] = command
+        self._started[name] = time.monotonic()
         self.stdout.write(f"Started the {name} (pid {process.pid}).")
+        self.stdout.flush()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._stop_signal is not None:
@@ -114,14 +130,45 @@ class Command(BaseCommand):
         self._stop_signal = signum
 
     def _wait(self) -> str | None:
-        """Block until a stop signal (returns None) or a child's exit (returns its name)."""
+        """Block until a stop signal (returns None) or a child that keeps failing (returns
+        its name); restart any other child that exits, after its pause."""
+        restart_at: dict[str, float] = {}
         while self._stop_signal is None:
-            for name, process in self._children.items():
-                if process.poll() is not None:
-                    self.stderr.write(f"The {name} exited with status {process.returncode}.")
+            now = time.monotonic()
+            for name, process in list(self._children.items()):
+                if name in restart_at:
+                    if now >= restart_at[name]:
+                        del restart_at[name]
+                        self._start(name, self._commands[name])
+                    continue
+                if process.poll() is None:
+                    continue
+                pause = self._pause_after_failure(name, now)
+                if pause is None:
+                    self.stderr.write(
+                        f"The {name} exited with status {process.returncode} and keeps "
+                        f"failing; giving up."
+                    )
                     return name
+                self.stderr.write(
+                    f"The {name} exited with status {process.returncode}; "
+                    f"starting it again in {pause:g} s."
+                )
+                restart_at[name] = now + pause
             time.sleep(POLL_SECONDS)
         return None
+
+    def _pause_after_failure(self, name: str, now: float) -> float | None:
+        """Seconds to wait before starting ``name`` again, or None to give up."""
+        if now - self._started.get(name, now) >= STABLE_SECONDS:
+            self._failures[name] = []  # it had been running well: a fresh start
+        recent = [t for t in self._failures.get(name, []) if now - t < RESTART_WINDOW]
+        recent.append(now)
+        self._failures[name] = recent
+        if len(recent) > self._max_restarts:
+            return None
+        pause: float = FIRST_PAUSE * 2 ** (len(recent) - 1)
+        return min(pause, LONGEST_PAUSE)
 
     def _stop_all(self) -> None:
         for process in self._children.values():

@@ -1,12 +1,19 @@
 """``manage.py load_demo``: a demo practice with clearly fictional clients (``make demo``).
 
-Safe to run again: the practice, staff and clients are created once; each run sets fresh
-passwords for the three demo accounts and prints them.
+The practice, its three staff and one client per scenario (``demo/scenarios.py``) are made
+through the real services, so the records are audited and checked like any others and the
+audit chain is verified at the end. Dates count from the day the command runs, in the
+practice's time zone: there are appointments today and this week.
+
+Run it on a database of its own. It refuses a database that holds any other practice
+(the demo's audit rows could never be removed from it). Running it again adds nothing that
+is already there: each scenario is made once, and each run sets fresh passwords for the
+demo accounts and prints them. Every address is at example.org or example.com, names
+reserved for examples that receive no mail, so the emails the demo queues reach nobody.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -14,15 +21,22 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
-from openipt.accounts.models import Membership, Practice, Supervision, User
-from openipt.clients import services
+from openipt.accounts import practice_settings
+from openipt.accounts import services as account_services
+from openipt.accounts.models import Membership, Practice, User
+from openipt.audit.verify import verify_chain
 from openipt.clients.models import ClientIdentifier
-from openipt.clients.services import ClientData, IdentifierData
+from openipt.engagement.models import ConsultationRequest, PortalAccess
+from openipt.workspace.management.demo.kit import Clinic
+from openipt.workspace.management.demo.scenarios import SCENARIOS, Scenario, intake_request
 
 PRACTICE_NAME = "Demo Practice (fictional)"
-CONSENT_VERSION = "DEMO-2024-1"
+TIME_ZONE = "Europe/London"
+CRISIS_NOTE = (
+    "This is a demo practice: every person and record in it is made up. In a real practice "
+    "this page says whom to call in an emergency."
+)
 
 
 @dataclass(frozen=True)
@@ -35,141 +49,166 @@ class DemoStaff:
     is_clinician: bool
 
 
-STAFF = [
-    DemoStaff("admin", "demo-admin@demo-practice.invalid", "Morgan Demo", True, False, True),
-    DemoStaff(
-        "supervisor", "demo-supervisor@demo-practice.invalid", "Sasha Demo", False, True, True
-    ),
-    DemoStaff(
-        "clinician", "demo-clinician@demo-practice.invalid", "Riley Demo", False, False, True
-    ),
-]
-
-# (given, family, preferred, pronouns, date of birth, language) — invented people.
-CLIENTS = [
-    ("Avery", "Demo-Alder", "", "they/them", dt.date(1988, 4, 12), "English"),
-    ("Blake", "Demo-Birch", "", "he/him", dt.date(1975, 9, 3), "English"),
-    ("Carmen", "Demo-Cedar", "Carmi", "she/her", dt.date(1992, 1, 27), "Spanish"),
-    ("Devon", "Demo-Dogwood", "", "he/him", dt.date(2001, 6, 18), "English"),
-    ("Elena", "Demo-Elm", "", "she/her", dt.date(1969, 11, 30), "Spanish"),
-    ("Farid", "Demo-Fir", "", "he/him", dt.date(1984, 2, 9), "English"),
-    ("Grace", "Demo-Ginkgo", "Gracie", "she/her", dt.date(1996, 8, 21), "English"),
-    ("Hiro", "Demo-Hazel", "", "he/him", dt.date(1979, 5, 5), "English"),
-    ("Imani", "Demo-Ivy", "", "she/her", dt.date(1990, 12, 14), "English"),
-    ("Jonah", "Demo-Juniper", "", "he/him", dt.date(1958, 3, 22), "English"),
-    ("Kai", "Demo-Kapok", "", "they/them", dt.date(2003, 10, 1), "English"),
-    ("Lucia", "Demo-Larch", "Lu", "she/her", dt.date(1987, 7, 9), "Spanish"),
-]
+ADMIN = DemoStaff("admin", "demo-admin@example.org", "Morgan Demo-Admin", True, False, False)
+SUPERVISOR = DemoStaff(
+    "supervisor", "demo-supervisor@example.org", "Sasha Demo-Supervisor", False, True, True
+)
+CLINICIAN = DemoStaff(
+    "clinician", "demo-clinician@example.org", "Riley Demo-Clinician", False, False, True
+)
+STAFF = [CLINICIAN, SUPERVISOR, ADMIN]
 
 
 class Command(BaseCommand):
     help = "Load a demo practice with clearly fictional clients (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        passwords = {person.email: secrets.token_urlsafe(12) for person in STAFF}
+        portal_password = secrets.token_urlsafe(12)
         with transaction.atomic():
-            practice = self._practice()
-            staff, passwords = self._staff(practice)
-            Supervision.objects.get_or_create(
-                practice=practice,
-                supervisor=staff["supervisor"],
-                supervisee=staff["clinician"],
+            practice, new = self._practice(passwords[ADMIN.email])
+            staff = self._staff(practice, passwords, {ADMIN.email} if new else set())
+            clinic = Clinic(practice, staff["clinician"], staff["supervisor"], staff["admin"])
+            created = self._scenarios(clinic, portal_password)
+            if not ConsultationRequest.objects.filter(practice=practice).exists():
+                intake_request(clinic)
+            portal_email = self._portal_password(practice, portal_password)
+        result = verify_chain()
+        if not result.intact:
+            raise CommandError(f"The audit chain does not verify: {result.broken}")
+        self._report(created, passwords, portal_email, portal_password, result.checked)
+
+    def _practice(self, admin_password: str) -> tuple[Practice, bool]:
+        """The demo practice and whether it was made just now."""
+        practice = Practice.objects.filter(name=PRACTICE_NAME).first()
+        if practice is None:
+            if Practice.objects.exists():
+                raise CommandError(
+                    "This database already holds a practice. The demo writes permanent audit "
+                    "rows, so it runs only on a database of its own, for example "
+                    "OPENIPT_VAR_DIR=var/demo make demo (then OPENIPT_VAR_DIR=var/demo make run)."
+                )
+            admin = account_services.practice_setup(
+                practice_name=PRACTICE_NAME,
+                time_zone=TIME_ZONE,
+                full_name=ADMIN.name,
+                email=ADMIN.email,
+                password=admin_password,
+                sees_clients=False,
             )
-            created = self._clients(practice, staff)
-        self._report(practice, passwords, created)
+            practice = Membership.objects.get(user=admin).practice
+            practice_settings.practice_crisis_settings_update(
+                actor=admin,
+                practice=practice,
+                settings=practice_settings.CrisisSettings(crisis_information=CRISIS_NOTE),
+                version=None,
+            )
+            return practice, True
+        if not Membership.objects.filter(practice=practice, user__email=ADMIN.email).exists():
+            raise CommandError(
+                f"{PRACTICE_NAME!r} here was made by an earlier version of the demo. Load the "
+                "new one into a fresh database, for example OPENIPT_VAR_DIR=var/demo make demo."
+            )
+        return practice, False
 
-    def _practice(self) -> Practice:
-        practice, _ = Practice.objects.get_or_create(
-            name=PRACTICE_NAME,
-            defaults={
-                "time_zone": "Europe/London",
-                "crisis_information": (
-                    "This is a demo practice with fictional records. In a real practice, "
-                    "this says whom to call in an emergency."
-                ),
-            },
-        )
-        return practice
-
-    def _staff(self, practice: Practice) -> tuple[dict[str, Membership], dict[str, str]]:
-        memberships: dict[str, Membership] = {}
-        passwords: dict[str, str] = {}
-        for person in STAFF:
+    def _staff(
+        self, practice: Practice, passwords: dict[str, str], fresh: set[str]
+    ) -> dict[str, User]:
+        """The clinician and the supervisor join by invitation, as real staff do; the
+        administrator then makes the supervisor the clinician's supervisor."""
+        admin = User.objects.get(email=ADMIN.email)
+        users = {"admin": admin}
+        for person in (CLINICIAN, SUPERVISOR):
             user = User.objects.filter(email=person.email).first()
             if user is None:
-                user = User.objects.create_user(person.email, None, full_name=person.name)
-            membership, _ = Membership.objects.get_or_create(
-                user=user,
-                defaults={
-                    "practice": practice,
-                    "is_admin": person.is_admin,
-                    "is_supervisor": person.is_supervisor,
-                    "is_clinician": person.is_clinician,
-                },
+                fresh.add(person.email)
+                _invitation, token = account_services.invitation_create(
+                    actor=admin,
+                    practice=practice,
+                    email=person.email,
+                    full_name=person.name,
+                    is_admin=person.is_admin,
+                    is_supervisor=person.is_supervisor,
+                    is_clinician=person.is_clinician,
+                )
+                user = account_services.invitation_accept(
+                    token=token, full_name=person.name, password=passwords[person.email]
+                )
+            users[person.key] = user
+        clinician = Membership.objects.get(user=users["clinician"])
+        supervisor = Membership.objects.get(user=users["supervisor"])
+        if not clinician.supervisions_received.filter(
+            supervisor=supervisor, is_active=True
+        ).exists():
+            account_services.staff_update(
+                actor=admin,
+                membership=clinician,
+                is_admin=False,
+                is_supervisor=False,
+                is_clinician=True,
+                supervisors=[supervisor],
             )
-            if membership.practice_id != practice.pk:
-                raise CommandError(f"{person.email} already belongs to another practice.")
-            passwords[person.email] = secrets.token_urlsafe(12)
-            user.set_password(passwords[person.email])
+        for user in users.values():
+            if user.email in fresh:  # made just now, with this password
+                continue
+            user.set_password(passwords[user.email])
             user.is_active = True
             user.save(update_fields=["password", "is_active"])
-            memberships[person.key] = membership
-        return memberships, passwords
+        return users
 
-    def _clients(self, practice: Practice, staff: dict[str, Membership]) -> int:
-        created = 0
-        for number, (given, family, preferred, pronouns, born, language) in enumerate(
-            CLIENTS, start=1
-        ):
-            record_number = f"DEMO-{number:03d}"
+    def _scenarios(self, clinic: Clinic, portal_password: str) -> list[Scenario]:
+        created = []
+        for scenario in SCENARIOS:
             if ClientIdentifier.objects.filter(
-                practice=practice, system="practice", value=record_number
+                practice=clinic.practice, system="practice", value=scenario.spec.record
             ).exists():
                 continue
-            primary = staff["admin"] if number % 2 else staff["clinician"]
-            client = services.client_create(
-                actor=primary.user,
-                data=ClientData(
-                    legal_given_name=given,
-                    legal_family_name=family,
-                    preferred_name=preferred,
-                    pronouns=pronouns,
-                    date_of_birth=born,
-                    preferred_language=language,
-                    email=f"{given.lower()}@demo-client.invalid",
-                    phone=f"555-01{number:02d}",
-                ),
-                identifiers=[IdentifierData("practice", record_number)],
-            )
-            if number % 4 == 0:
-                services.care_team_add(
-                    actor=primary.user, client=client, member=staff["supervisor"]
-                )
-            services.consent_record_add(
-                actor=primary.user,
-                client=client,
-                kind="treatment",
-                consented_on=timezone.localdate() - dt.timedelta(days=7 * number),
-                text_version=CONSENT_VERSION,
-                notes="Fictional demo record.",
-            )
-            created += 1
+            client = clinic.client(scenario.spec, consented=-130)
+            password = portal_password if scenario.portal else secrets.token_urlsafe(16)
+            scenario.build(clinic, client, password)
+            created.append(scenario)
         return created
 
-    def _report(self, practice: Practice, passwords: dict[str, str], created: int) -> None:
+    def _portal_password(self, practice: Practice, password: str) -> str:
+        spec = next(s.spec for s in SCENARIOS if s.portal)
+        access = PortalAccess.objects.select_related("user").get(
+            client__practice=practice, client__identifiers__value=spec.record
+        )
+        assert access.user is not None  # noqa: S101 - the scenario made the account
+        access.user.set_password(password)
+        access.user.save(update_fields=["password"])
+        return access.user.email
+
+    def _report(
+        self,
+        created: list[Scenario],
+        passwords: dict[str, str],
+        portal_email: str,
+        portal_password: str,
+        events: int,
+    ) -> None:
         out = self.stdout
         out.write(self.style.SUCCESS(f"{PRACTICE_NAME} is ready."))
-        out.write(f"  Clients created this run: {created} (demo clients in total: {len(CLIENTS)})")
+        made = {s.spec.record for s in created}
+        for scenario in SCENARIOS:
+            spec = scenario.spec
+            state = "added now" if spec.record in made else "already there"
+            name = f"{spec.given} {spec.family}"
+            out.write(f"  {name:<20} {scenario.story} ({state})")
+        out.write(f"  Audit chain verified: {events} events, intact.")
         out.write("")
         out.write("Sign in at " + settings.OPENIPT_BASE_URL.rstrip("/") + "/accounts/login/")
         for person in STAFF:
             roles = ", ".join(Membership.objects.get(user__email=person.email).role_labels)
-            out.write(f"  {person.email:<42} password: {passwords[person.email]}   ({roles})")
+            out.write(f"  {person.email:<30} password: {passwords[person.email]}   ({roles})")
+        out.write(f"  {portal_email:<30} password: {portal_password}   (client portal)")
         out.write("")
         out.write(
-            "Each account sets up an authenticator app (TOTP) on its first sign-in. "
-            "Passwords are new on every run of `make demo`."
+            "Staff accounts set up an authenticator app (TOTP) on their first sign-in: scan "
+            "the code the page shows with any authenticator app. The portal account needs "
+            "no app. Passwords are new on every run of `make demo`."
         )
         out.write(
-            "First-run setup (/setup/) is closed while any practice exists: use the demo on "
-            "a machine of its own, not on the database of a real practice."
+            "Start with the clinician: today's calendar, Blake's session note and Carmen's "
+            "alert. The demo runs on a database of its own, never a real practice's."
         )

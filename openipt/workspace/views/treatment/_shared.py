@@ -1,5 +1,5 @@
-"""What the course pages share: the page frame (course header, section tabs, whether the
-user may change the course) and the link back to the client."""
+"""What the course pages share: the page frame (course header with the phase or the ending,
+section tabs, whether the user may change the course) and the link back to the client."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from openipt.access.treatment import courses_for
 from openipt.accounts.http import AuthenticatedHttpRequest
+from openipt.care.selectors import course_phase_label
 from openipt.treatment.models import Course, PhaseTaskStatus
 
 MARK_STATUSES = PhaseTaskStatus.Status.choices
@@ -35,6 +36,8 @@ def page(
     """A course page; ``can_write`` is worked out unless the caller already knows it."""
     if can_write is None:
         can_write = courses_for(request.user, write=True).filter(pk=course.pk).exists()
+    if "phase_label" not in extra and course.is_open:
+        extra["phase_label"] = course_phase_label(course)
     context = {
         "course": course,
         "section": section,

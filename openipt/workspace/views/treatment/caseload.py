@@ -1,4 +1,5 @@
-"""The clinician's caseload: open courses with their phase and what needs attention.
+"""The clinician's caseload: open courses with their phase, what needs attention, the next
+appointment, the last session and the latest score with its trend.
 
 Showing it is one audited read of the list (names were shown), not of each client.
 """
@@ -24,7 +25,9 @@ CASELOAD_PAGE = 50
 @login_required
 @require_GET
 def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
-    sort = request.GET.get("sort", "client")
+    sort = request.GET.get("sort", selectors.CASELOAD_DEFAULT_SORT)
+    if sort not in selectors.CASELOAD_SORTS:
+        sort = selectors.CASELOAD_DEFAULT_SORT
     phase = request.GET.get("phase", "")
     course_format = request.GET.get("format", "")
     flagged = request.GET.get("flagged") == "1"
@@ -59,11 +62,12 @@ def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
             "phases": Phase.choices,
             "formats": Format.choices,
             "sorts": [
+                ("flags", _("Needs attention first")),
+                ("next", _("Next appointment")),
                 ("client", _("Client")),
                 ("start", _("Start date")),
                 ("session", _("Session")),
                 ("phase", _("Phase")),
-                ("flags", _("Needs attention first")),
             ],
         },
     )

@@ -23,7 +23,7 @@ from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.policy import staff_membership
 from openipt.audit.services import record_read
 from openipt.care import guidance as guidance_lib
-from openipt.care.selectors import course_overview, with_course_records
+from openipt.care.selectors import client_courses, course_overview, with_course_records
 from openipt.core.http import GET_POST, attempt
 from openipt.treatment import charts, forms, services
 from openipt.workspace.views.treatment._shared import MARK_STATUSES, page
@@ -51,7 +51,13 @@ def course_create(request: AuthenticatedHttpRequest, client_uuid: uuid_lib.UUID)
         if started.value is not None:
             messages.success(request, _("Course started."))
             return redirect("treatment:course-detail", started.value.uuid)
-    return render(request, "treatment/course_form.html", {"form": form, "client": client})
+    # A course already open for this client comes first: starting another is the exception.
+    open_courses = [c for c in client_courses(user, client) if c.is_open]
+    return render(
+        request,
+        "treatment/course_form.html",
+        {"form": form, "client": client, "open_courses": open_courses},
+    )
 
 
 @login_required
@@ -81,8 +87,9 @@ def course_detail(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID)
         timeline=charts.timeline_svg(
             overview.timeline, title=_("Mood and events over time"), ident="timeline"
         ),
-        checklist=overview.checklist,
+        ending=overview.ending,
         mark_statuses=MARK_STATUSES,
+        phase_label=overview.guidance.phase_label,
     )
 
 
@@ -130,15 +137,13 @@ def task_mark(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> 
     # The guidance block again, in place: it shows the course's records, so it is a read.
     course = with_course_records(course)
     record_read(request, course.client, course, actor=request.user)
-    guidance = guidance_lib.guidance_for(course)
     return render(
         request,
         "treatment/_guidance_block.html",
         {
             "course": course,
             "can_write": True,
-            "guidance": guidance,
-            "checklist": guidance_lib.task_checklist(course, guidance.phase),
+            "guidance": guidance_lib.guidance_for(course),
             "mark_statuses": MARK_STATUSES,
         },
     )

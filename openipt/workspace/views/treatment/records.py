@@ -236,13 +236,18 @@ def contract(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> H
         else [a.area for a in course.problem_areas.all() if a.is_focus],
         "goals_summary": latest.goals_summary if latest else "",
         "arrangements": latest.arrangements if latest else "",
+        "based_on": latest.number if latest else 0,
     }
     form = forms.ContractForm(request.POST or None, initial=initial)
     if writing and form.is_valid():
         recorded = attempt(
             form,
             lambda: services.contract_record(
-                actor=request.user, course=course, data=form.to_data(), request=request
+                actor=request.user,
+                course=course,
+                data=form.to_data(),
+                request=request,
+                based_on=form.cleaned_data.get("based_on"),
             ),
         )
         if recorded.ok:

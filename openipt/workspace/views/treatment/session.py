@@ -32,9 +32,11 @@ from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.audit.services import record_read
 from openipt.care import guidance as guidance_lib
 from openipt.care import selectors
-from openipt.core.http import GET_POST, attempt
+from openipt.core.http import GET_POST, attempt, posted
+from openipt.measures import services as measure_services
 from openipt.treatment import forms, services
 from openipt.treatment.models import TECHNIQUE_FIELDS, Course, Phase, Session, Technique
+from openipt.workspace.views.treatment import _note as note_lib
 from openipt.workspace.views.treatment._shared import page
 
 SESSION_READ = "with opening review"  # the session page shows the opening review too
@@ -45,22 +47,8 @@ SESSION_READ = "with opening review"  # the session page shows the opening revie
 def session_create(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> HttpResponse:
     course = access_course(request.user, course_uuid, write=True, audit=audit_on_get(request))
     initial = {"number": services.next_session_number(course), "starts_at": timezone.localtime()}
-    form = forms.SessionForm(request.POST or None, initial=initial, instance=Session(course=course))
-    if request.method == "POST" and form.is_valid():
-        created = attempt(
-            form,
-            lambda: services.session_create(
-                actor=request.user, course=course, data=form.to_data(), request=request
-            ),
-        )
-        if created.value is not None:
-            messages.success(request, _("Session saved."))
-            return redirect("treatment:session-detail", course.uuid, created.value.uuid)
-    review = selectors.opening_review(course, None)
-    return page(
-        request, "treatment/session_form.html", course, "sessions",
-        form=form, previous=review.previous, review=review,
-    )  # fmt: skip
+    form = forms.SessionForm(posted(request), initial=initial, instance=Session(course=course))
+    return _note(request, course, None, form)
 
 
 @login_required
@@ -80,16 +68,19 @@ def _session_page(
     task_form: forms.TaskForm | None = None,
 ) -> HttpResponse:
     """The session page, with the opening review (diary and scores since the previous
-    session) and between-session tasks. The caller has recorded the read (one covers all
-    of it)."""
+    session), the scores entered in the session and between-session tasks. The caller has
+    recorded the read (one covers all of it)."""
     phase = guidance_lib.session_phase(course, session)
+    review = selectors.opening_review(course, session)
     return page(
         request,
         "treatment/session_detail.html",
         course,
         "sessions",
         session=session,
-        review=selectors.opening_review(course, session),
+        review=review,
+        review_scores=note_lib.review_scores(review, session),
+        session_scores=note_lib.session_scores(session),
         tasks_given=list(session.tasks_given.all()),
         task_form=task_form or forms.TaskForm(),
         review_form=forms.TaskReviewForm(),
@@ -116,22 +107,31 @@ def session_update(
     if session.is_signed:
         messages.info(request, _("This session is signed. Add an amendment instead of editing it."))
         return redirect("treatment:session-detail", course.uuid, session.uuid)
-    form = forms.SessionForm(request.POST or None, instance=session)
-    if request.method == "POST" and form.is_valid():
-        saved = attempt(
-            form,
-            lambda: services.session_update(
-                actor=request.user, session=session, version=form.edit_version(),
-                data=form.to_data(), request=request,
-            ),
-        )  # fmt: skip
-        if saved.ok:
-            messages.success(request, _("Session saved."))
-            return redirect("treatment:session-detail", course.uuid, session.uuid)
+    return _note(request, course, session, forms.SessionForm(posted(request), instance=session))
+
+
+def _note(
+    request: AuthenticatedHttpRequest,
+    course: Course,
+    session: Session | None,
+    form: forms.SessionForm,
+) -> HttpResponse:
+    """The session note, one page in the order a session runs (docs/ipt.md §6): the opening
+    review, the questionnaires due, the record, the client's task, the risk check, signing.
+    Saving stays on the note; "Save and sign" ends on the signed note."""
     review = selectors.opening_review(course, session)
+    entries = note_lib.entries_for(request, course, session)
+    if request.method == "POST" and all([form.is_valid(), *[e.form.is_valid() for e in entries]]):
+        note = note_lib.note_from(request, form, entries, review.tasks_to_review)
+        saved = note_lib.save(request, course, session, form, entries, note)
+        if saved is not None:
+            return note_lib.after_save(request, course, saved, note)
+    if request.method == "POST":  # refused: the note is shown again, and that is a read
+        record_read(request, course.client, session or course, detail=SESSION_READ)
     return page(
         request, "treatment/session_form.html", course, "sessions",
-        form=form, session=session, previous=review.previous, review=review,
+        form=form, session=session, review=review, entries=entries,
+        **note_lib.page_context(course, session, review),
     )  # fmt: skip
 
 
@@ -193,8 +193,9 @@ def session_sign(
     session = access_session(course, session_uuid)
     try:
         version = int(request.POST.get("version", ""))
-        services.session_sign(actor=request.user, session=session, version=version,
-                              request=request)  # fmt: skip
+        measure_services.session_note_sign(
+            actor=request.user, session=session, version=version, request=request
+        )
         messages.success(
             request, _("Session signed. It can no longer be edited; add amendments instead.")
         )

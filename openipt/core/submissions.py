@@ -1,0 +1,107 @@
+"""Exactly once per form submission: a repeated POST returns the first result.
+
+Every POST form carries a one-time token (the ``_submission`` field that the project's
+``{% csrf_token %}`` adds, openipt/core/templatetags/submissions.py); an API client may send
+the same as an ``Idempotency-Key`` header. ``SubmissionMiddleware``:
+
+1. claims the token by inserting a ``Submission`` row (unique), committed before the view
+   runs, so a concurrent request with the same token cannot claim it too;
+2. runs the view; if it answered with a redirect (a saved form: the house style is
+   post/redirect/get), remembers the redirect; anything else (the form shown again with its
+   errors, a refusal, an exception) forgets the token so a corrected form can be sent;
+3. a repeat of a remembered token is answered with the same redirect and runs nothing; a
+   repeat arriving while the first is still running waits for it (a few seconds) and then
+   gets its redirect, or a "still being saved" page if it takes longer.
+
+Sign-in pages (``/accounts/``) are left alone: allauth's flows rotate the session and
+handle repeats themselves. Tokens are bound to the user who sent them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import time
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+
+from openipt.core.models import Submission
+
+FIELD = "_submission"
+HEADER = "Idempotency-Key"
+TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,100}$")
+EXEMPT_PREFIXES = ("/accounts/", "/static/")
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.1
+REDIRECTS = (301, 302, 303, 307, 308)
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def submission_key(request: HttpRequest) -> str | None:
+    """The hashed token of a POST that carries one (None for everything else)."""
+    if request.method != "POST" or request.path.startswith(EXEMPT_PREFIXES):
+        return None
+    token = request.headers.get(HEADER) or request.POST.get(FIELD, "")
+    if not TOKEN.match(token):
+        return None
+    return hashlib.sha256(f"{request.path}\n{token}".encode()).hexdigest()
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+class SubmissionMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = submission_key(request)
+        if key is None:
+            return self.get_response(request)
+        user_id = _user_id(request)
+        try:
+            with transaction.atomic():
+                Submission.objects.create(key=key, user_id=user_id, path=request.path[:300])
+        except IntegrityError:
+            return self._repeat(request, key, user_id)
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            Submission.objects.filter(key=key).delete()
+            raise
+        if response.status_code in REDIRECTS and response.has_header("Location"):
+            Submission.objects.filter(key=key).update(
+                status=Submission.Status.DONE, location=response["Location"][:2000]
+            )
+        else:
+            Submission.objects.filter(key=key).delete()
+        return response
+
+    def _repeat(self, request: HttpRequest, key: str, user_id: int | None) -> HttpResponse:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            first = Submission.objects.filter(key=key).first()
+            if first is None:  # the first attempt was refused or failed: this one may run
+                return self(request)
+            if first.user_id != user_id:
+                return HttpResponse(status=400)
+            if first.status == Submission.Status.DONE:
+                return HttpResponseRedirect(first.location)
+            if time.monotonic() >= deadline:
+                return render(request, "errors/still_saving.html", status=409)
+            time.sleep(POLL_SECONDS)
+
+
+def forget_old(*, older_than_hours: int = 24) -> int:
+    """Remove tokens older than a day (a repeat that late is a new submission)."""
+    cutoff = timezone.now() - dt.timedelta(hours=older_than_hours)
+    deleted, _ = Submission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,298 @@
+"""The staff inbox: what clients did in the portal that a member of their care team has not
+read yet (docs/user/calendar-and-inbox.md).
+
+Four kinds of item, newest first: a message from the client, a diary entry, a report on a
+between-session task (the client said how it went) and a questionnaire the client
+completed. Only clients on whose active care team the member is (the policy's write
+access) are included: a supervisor reads a supervisee's records but has no inbox for them,
+and nobody outside the care team sees anything.
+
+Read state: messages keep ``Message.read_at`` (set when the care team opens the
+conversation, or here); the other kinds are read per person (``InboxRead``). An item is
+new while the member has no read at or after the item's own time, within the last
+``WINDOW`` days. Each list or count runs a fixed number of queries whatever the number of
+items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, F, Func, Model, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from openipt.accounts import policy
+from openipt.accounts.models import Membership
+from openipt.audit import services as audit
+from openipt.audit.models import AuditEvent
+from openipt.clients.models import Client
+from openipt.engagement.models import DiaryEntry, InboxRead, Message
+from openipt.measures.models import Administration
+from openipt.treatment.models import BetweenSessionTask
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    from openipt.accounts.models import User
+
+WINDOW = dt.timedelta(days=90)
+LIMIT = 200
+
+MESSAGE = "message"
+DIARY = InboxRead.Kind.DIARY.value
+TASK = InboxRead.Kind.TASK.value
+QUESTIONNAIRE = InboxRead.Kind.QUESTIONNAIRE.value
+KINDS: tuple[str, ...] = (MESSAGE, DIARY, TASK, QUESTIONNAIRE)
+KIND_LABELS: dict[str, _StrPromise] = {
+    MESSAGE: _("Message"),
+    DIARY: _("Diary entry"),
+    TASK: _("Task report"),
+    QUESTIONNAIRE: _("Questionnaire completed"),
+}
+
+
+class InboxItemNotFound(ObjectDoesNotExist):
+    """No such item in this member's inbox (or not theirs to see): answered as 404."""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    kind: str
+    uuid: uuid_lib.UUID
+    at: dt.datetime
+    client: Client
+    record: Any  # the Message, DiaryEntry, BetweenSessionTask or Administration
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self.kind])
+
+    @property
+    def band_label(self) -> str:
+        """A completed questionnaire's band in words ("Moderate"), not its stored code."""
+        code = getattr(self.record, "band", "") if self.kind == QUESTIONNAIRE else ""
+        if not code:
+            return ""
+        bands = self.record.instrument.parsed.bands
+        return next((str(b.label) for b in bands if b.code == code), code)
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    messages: int = 0
+    diary: int = 0
+    tasks: int = 0
+    questionnaires: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.messages + self.diary + self.tasks + self.questionnaires
+
+
+# --- what is new -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    kind: str
+    at: str  # the field holding the item's own time
+    client: str  # the lookup from the item to its client
+    rows: Callable[[], QuerySet[Any]]  # every item of the kind sent by clients
+    related: tuple[str, ...]
+
+
+SOURCES: dict[str, _Source] = {
+    MESSAGE: _Source(
+        MESSAGE, "created_at", "client", lambda: Message.objects.filter(from_client=True),
+        ("client",),
+    ),
+    DIARY: _Source(DIARY, "created_at", "client", lambda: DiaryEntry.objects.all(), ("client",)),
+    TASK: _Source(
+        TASK, "client_updated_at", "course__client",
+        lambda: BetweenSessionTask.objects.filter(
+            client_updated_at__isnull=False, reviewed_in_session__isnull=True
+        ),
+        ("course__client", "set_in_session"),
+    ),
+    QUESTIONNAIRE: _Source(
+        QUESTIONNAIRE, "completed_at", "client",
+        lambda: Administration.objects.filter(
+            mode=Administration.Mode.CLIENT_COMPLETED, status=Administration.Status.COMPLETED
+        ),
+        ("client", "course", "instrument"),
+    ),
+}  # fmt: skip
+
+
+def care_team_clients(membership: Membership | None) -> QuerySet[Client]:
+    """The clients on whose active care team ``membership`` is (nobody else's)."""
+    return Client.objects.filter(policy.client_access_q(membership, write=True))
+
+
+def _in_scope(source: _Source, membership: Membership | None) -> QuerySet[Any]:
+    """Every item of ``source``'s kind from the member's care-team clients (read or not)."""
+    lookup = {f"{source.client}__in": care_team_clients(membership)}
+    return source.rows().filter(**lookup)
+
+
+def _unread(
+    source: _Source, membership: Membership | None, *, client: Client | None = None
+) -> QuerySet[Any]:
+    since = timezone.now() - WINDOW
+    rows = _in_scope(source, membership).filter(**{f"{source.at}__gte": since})
+    if client is not None:
+        rows = rows.filter(**{source.client: client})
+    if source.kind == MESSAGE:
+        return rows.filter(read_at__isnull=True)
+    seen = InboxRead.objects.filter(
+        membership=membership,
+        kind=source.kind,
+        target_id=OuterRef("pk"),
+        read_at__gte=OuterRef(source.at),
+    )
+    return rows.filter(~Exists(seen))
+
+
+def _count(queryset: QuerySet[Any]) -> Subquery:
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Subquery(counted[:1])
+
+
+def inbox_counts(membership: Membership | None, *, client: Client | None = None) -> InboxCounts:
+    """How many new items of each kind (for one client when given), in one query."""
+    if membership is None or membership.pk is None or not policy.can_see_inbox(membership):
+        return InboxCounts()
+    names = {MESSAGE: "messages", DIARY: "diary", TASK: "tasks", QUESTIONNAIRE: "questionnaires"}
+    subqueries = {
+        names[kind]: _count(_unread(source, membership, client=client))
+        for kind, source in SOURCES.items()
+    }
+    row = Membership.objects.filter(pk=membership.pk).annotate(**subqueries).values(*subqueries)
+    found = row.first() or {}
+    return InboxCounts(**{name: found.get(name) or 0 for name in subqueries})
+
+
+def inbox_items(
+    membership: Membership | None,
+    *,
+    client: Client | None = None,
+    kind: str | None = None,
+    limit: int = LIMIT,
+) -> list[InboxItem]:
+    """The newest new items (at most ``limit``), one query per kind."""
+    if membership is None or not policy.can_see_inbox(membership):
+        return []
+    items: list[InboxItem] = []
+    for source in SOURCES.values():
+        if kind is not None and source.kind != kind:
+            continue
+        rows = (
+            _unread(source, membership, client=client)
+            .select_related(*source.related)
+            .order_by(f"-{source.at}", "-pk")[:limit]
+        )
+        items.extend(_item(source, row) for row in rows)
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+def _item(source: _Source, row: Any) -> InboxItem:
+    client = row.course.client if source.kind == TASK else row.client
+    return InboxItem(source.kind, row.uuid, getattr(row, source.at), client, row)
+
+
+# --- marking read -----------------------------------------------------------------------
+
+
+def _member(actor: User) -> Membership:
+    membership = policy.staff_membership(actor)
+    if membership is None or not policy.can_see_inbox(membership):
+        raise PermissionDenied
+    return membership
+
+
+def _find(membership: Membership, kind: str, item_uuid: uuid_lib.UUID) -> InboxItem:
+    source = SOURCES.get(kind)
+    if source is None:
+        raise InboxItemNotFound
+    row = (
+        _in_scope(source, membership).select_related(*source.related).filter(uuid=item_uuid).first()
+    )
+    if row is None:
+        raise InboxItemNotFound
+    return _item(source, row)
+
+
+@transaction.atomic
+def inbox_item_mark_read(
+    *, actor: User, kind: str, item_uuid: uuid_lib.UUID, request: HttpRequest | None = None
+) -> InboxItem:
+    """Mark one item read for ``actor`` (a message: for the care team). Idempotent; audited.
+    ``InboxItemNotFound`` when the item is not in the actor's inbox."""
+    membership = _member(actor)
+    item = _find(membership, kind, item_uuid)
+    now = timezone.now()
+    if kind == MESSAGE:
+        Message.objects.filter(pk=item.record.pk, read_at__isnull=True).update(read_at=now)
+    else:
+        InboxRead.objects.update_or_create(
+            membership=membership, kind=kind, target_id=item.record.pk, defaults={"read_at": now}
+        )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=item.record,
+        client=item.client,
+        request=request,
+        detail="inbox: marked read",
+    )
+    return item
+
+
+@transaction.atomic
+def inbox_mark_all_read(
+    *, actor: User, client: Client | None = None, request: HttpRequest | None = None
+) -> int:
+    """Mark every new item read for ``actor`` (one client's when given): one audit event per
+    client concerned, with the number of items. Returns the number of items marked."""
+    membership = _member(actor)
+    now = timezone.now()
+    per_client: dict[int, tuple[Client, int]] = {}
+    for source in SOURCES.values():
+        rows: list[Model] = list(_unread(source, membership, client=client).select_related(
+            source.client
+        ))  # fmt: skip
+        if not rows:
+            continue
+        if source.kind == MESSAGE:
+            Message.objects.filter(pk__in=[r.pk for r in rows]).update(read_at=now)
+        else:
+            InboxRead.objects.bulk_create(
+                [InboxRead(membership=membership, kind=source.kind, target_id=r.pk, read_at=now)
+                 for r in rows],
+                update_conflicts=True,
+                unique_fields=["membership", "kind", "target_id"],
+                update_fields=["read_at", "updated_at"],
+            )  # fmt: skip
+        for row in rows:
+            owner = _item(source, row).client
+            _seen, n = per_client.get(owner.pk, (owner, 0))
+            per_client[owner.pk] = (owner, n + 1)
+    for owner, n in per_client.values():
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            object_type="engagement.inbox",
+            client=owner,
+            request=request,
+            detail=f"inbox: {n} items marked read",
+        )
+    return sum(n for _owner, n in per_client.values())
