@@ -1,14 +1,18 @@
-"""Request handling that needs accounts: the user's membership on ``request.membership``,
-the MFA requirement for staff, and the boundary that keeps client accounts in the portal."""
+"""Request handling that needs accounts: the user's membership on ``request.membership``
+(and the practice's time zone for the request), the MFA requirement for staff, and the
+boundary that keeps client accounts in the portal."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from allauth.mfa.models import Authenticator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
+from openipt.accounts.models import Membership
 from openipt.accounts.policy import active_membership
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -25,8 +29,24 @@ class MembershipMiddleware:
         # The MFA check needs it on every signed-in request anyway; anonymous costs nothing.
         user = request.user
         # ``membership`` is ours on Django's request (typed in openipt/accounts/http.py).
-        request.membership = active_membership(user) if user.is_authenticated else None  # type: ignore[attr-defined]
-        return self.get_response(request)
+        membership = active_membership(user) if user.is_authenticated else None
+        request.membership = membership  # type: ignore[attr-defined]
+        zone = practice_zone(membership)
+        if zone is None:
+            return self.get_response(request)
+        # Times are stored in UTC; pages show, and forms read, the practice's clock.
+        with timezone.override(zone):
+            return self.get_response(request)
+
+
+def practice_zone(membership: Membership | None) -> zoneinfo.ZoneInfo | None:
+    """The time zone of the member's practice (None without one, or for an unknown name)."""
+    if membership is None:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(membership.practice.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 MFA_EXEMPT_PREFIXES = (

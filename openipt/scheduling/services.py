@@ -325,7 +325,7 @@ def appointments_cancel_future(
     _require_write(actor, course.client)
     reason = _reason(reason)
     ids = [a.pk for a in course_future_appointments(course)]
-    rows = Appointment.objects.select_for_update().filter(
+    rows = Appointment.objects.select_for_update(of=("self",)).filter(
         pk__in=ids, status=Appointment.Status.BOOKED
     )
     count = 0

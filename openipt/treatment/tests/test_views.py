@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import pytest
@@ -313,3 +314,18 @@ def test_course_start_page_shows_the_client_and_records_one_read(alice_client, p
     assert [(e.object_type, e.object_id, e.client_id, e.detail) for e in events] == [
         ("clients.client", str(personas.dana.uuid), personas.dana.pk, "course start")
     ]
+
+
+def test_times_are_typed_and_shown_on_the_practices_clock(alice_client, personas, course):
+    """Riverside is in London: in July a session typed as 10:00 is 09:00 UTC, and the pages
+    show 10:00 again (not the server's UTC)."""
+    alice_client.post(
+        _url("session-create", course),
+        {"number": 1, "starts_at": "2026-07-01T10:00", "duration_minutes": 50,
+         "attendance": "attended", "risk_check": "not_asked", "version": 0},
+    )  # fmt: skip
+    session = Session.objects.get()
+    assert session.starts_at.astimezone(dt.UTC).hour == 9
+    page = alice_client.get(_url("course-detail", course)).content.decode()
+    assert "10:00" in page
+    assert "09:00" not in page
