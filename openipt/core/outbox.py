@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from openipt.core import leases
 from openipt.core.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -94,20 +94,7 @@ def _claimable(now: dt.datetime) -> Q:
 def claim_next(*, now: dt.datetime | None = None) -> OutboxEmail | None:
     """Claim the oldest due row for this worker (committed when this returns)."""
     now = now or timezone.now()
-    candidates = OutboxEmail.objects.filter(_claimable(now)).order_by("due_at", "pk")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    row = candidates.first()
-    if row is None:
-        return None
-    token = secrets.token_hex(16)
-    claimed = OutboxEmail.objects.filter(_claimable(now), pk=row.pk).update(
-        claimed_at=now, claim_token=token, attempts=F("attempts") + 1
-    )
-    if not claimed:  # another worker took it first
-        return None
-    row.claimed_at, row.claim_token, row.attempts = now, token, row.attempts + 1
-    return row
+    return leases.claim_one(OutboxEmail, _claimable(now), now=now)
 
 
 def message_id(row: OutboxEmail) -> str:

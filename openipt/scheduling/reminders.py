@@ -31,18 +31,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
+from openipt.core import leases
 from openipt.scheduling import sms
 from openipt.scheduling.models import Appointment, Reminder
 from openipt.scheduling.times import describe, zone_for
@@ -196,21 +196,7 @@ def _claimable(now: dt.datetime) -> Q:
 def claim_next(*, now: dt.datetime | None = None) -> Reminder | None:
     """Claim one due reminder for this worker (committed when this returns)."""
     now = now or timezone.now()
-    candidates = Reminder.objects.filter(_claimable(now)).order_by("due_at", "pk")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    reminder = candidates.first()
-    if reminder is None:
-        return None
-    token = secrets.token_hex(16)
-    claimed = Reminder.objects.filter(_claimable(now), pk=reminder.pk).update(
-        claimed_at=now, claim_token=token, attempts=F("attempts") + 1
-    )
-    if not claimed:  # another worker won the race; it will send this one
-        return None
-    reminder.claimed_at, reminder.claim_token = now, token
-    reminder.attempts += 1
-    return reminder
+    return leases.claim_one(Reminder, _claimable(now), now=now)
 
 
 def _deliver(reminder: Reminder, message: Message) -> None:
