@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser.axe import assert_no_serious_axe_violations
 from tests.browser.conftest import PHONE_VIEWPORT
@@ -61,7 +62,8 @@ def test_consultation_form_on_a_phone(new_page, live_server, transactional_db):
     page.get_by_label("Email address").fill("pat@example.test")
     page.get_by_label(re.compile("I agree that the practice may contact me")).check()
     page.get_by_role("button", name="Send my request").click()
-    assert page.get_by_text("Please remove the < and > characters").count() == 1
+    # The same address answers with the error: wait for the new page, not the old one.
+    expect(page.get_by_text("Please remove the < and > characters")).to_have_count(1)
     checked(page, r"/consultation/")
     page.get_by_label("Your name").fill("Pat Requester")
     page.get_by_role("button", name="Send my request").click()
@@ -81,7 +83,7 @@ def test_dana_uses_her_portal_on_a_phone(new_page, live_server, transactional_db
 
     page.get_by_role("link", name=re.compile("Answer:")).click()
     for number in range(1, 11):
-        assert page.get_by_text(f"Question {number} of 10").count() == 1
+        expect(page.get_by_text(f"Question {number} of 10")).to_have_count(1)
         checked(page, r"/portal/questionnaires/")
         page.locator("label.choice").first.click()
         page.get_by_role("button", name=re.compile("Save and")).click()
