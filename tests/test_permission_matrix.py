@@ -45,7 +45,7 @@ from openipt.portal.tests.matrix import (
 )
 from openipt.scheduling.tests.matrix import bogus_feed_token, dana_appointment, dana_course
 from openipt.testing.personas import Personas, make_staff
-from openipt.workspace.tests.matrix import dana_inbox_message  # H_D
+from openipt.workspace.tests.matrix import dana_inbox_message
 
 # Outcome labels.
 OK = "200"
@@ -223,7 +223,7 @@ MATRIX: dict[str, Route] = {
     "accounts:staff-edit": signed_in(NOT_FOUND, adam=OK, kwargs=alice_membership),
     "accounts:staff-deactivate": signed_in(NOT_ALLOWED, kwargs=alice_membership, dana=NOT_FOUND),
     "accounts:invitation-accept": everyone(OK, kwargs=invitation_token, dana=NOT_FOUND),
-    # H_G (issue 10): practice settings (crisis contacts), administrators of the practice only
+    # Practice settings (crisis contacts), administrators of the practice only
     "accounts:practice-settings": signed_in(NOT_FOUND, adam=OK),
     # break-glass review (docs/adr/0016-emergency-access.md)
     "accounts:emergency-access": signed_in(NOT_FOUND, adam=OK),
@@ -281,7 +281,7 @@ MATRIX: dict[str, Route] = {
         NOT_ALLOWED, kwargs=course_of_dana("goal_uuid"), dana=NOT_FOUND
     ),
     "treatment:termination": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
-    # H_B (issue 9 part 5): concluding from the ending page; starting maintenance
+    # Concluding from the ending page; starting maintenance
     "treatment:course-conclude": signed_in(NOT_ALLOWED, kwargs=course_of_dana(), dana=NOT_FOUND),
     "treatment:course-maintenance": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
     # allauth: sign-in, password reset, sign-up (closed: staff are invited)
@@ -366,17 +366,15 @@ MATRIX: dict[str, Route] = {
     "scheduling:series": signed_in(OK, kwargs=dana_course, **CLINICAL_WRITE),
     "scheduling:feed-settings": signed_in(OK, dana=NOT_FOUND),
     "scheduling:feed": everyone(NOT_FOUND, kwargs=bogus_feed_token),
-    # H_D: the inbox (care team only: Bob reads Dana's record but has no inbox for her)
+    # The inbox (care team only: Bob reads Dana's record but has no inbox for her)
     "inbox:list": signed_in(OK, adam=NOT_FOUND, dana=NOT_FOUND),
     "inbox:mark-all-read": signed_in(NOT_ALLOWED, dana=NOT_FOUND),
     "inbox:open": signed_in(NOT_ALLOWED, kwargs=dana_inbox_message, dana=NOT_FOUND),
     "inbox:mark-read": signed_in(NOT_ALLOWED, kwargs=dana_inbox_message, dana=NOT_FOUND),
-    # end H_D
-    # H_A (scheduling): free-slot booking, cancelling with a reason, "write the note"
+    # Free-slot booking, cancelling with a reason, "write the note"
     "scheduling:book-slot": signed_in(OK, adam=NOT_FOUND, dana=NOT_FOUND),
     "scheduling:cancel": signed_in(OK, kwargs=dana_appointment, **CLINICAL_WRITE),
     "scheduling:appointment-note": signed_in(NOT_ALLOWED, kwargs=dana_appointment, dana=NOT_FOUND),
-    # end H_A
 }
 
 

@@ -304,7 +304,7 @@ def can_see_alerts(membership: Membership | None) -> bool:
     )
 
 
-# H_D (inbox): who has an inbox of what their care-team clients did in the portal
+# Who has an inbox of what their care-team clients did in the portal
 # (openipt/engagement/inbox.py); what it holds is still limited to their care teams.
 
 

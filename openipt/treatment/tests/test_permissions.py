@@ -43,7 +43,7 @@ WRITE_ONLY = {
     "goal-rate",
     "task-create",
     "task-review",
-    "course-conclude",  # H_B: the ending closes the loop
+    "course-conclude",  # the ending closes the loop
     "course-maintenance",
 }
 OTHER = {"caseload"}

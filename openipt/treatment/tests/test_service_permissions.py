@@ -158,7 +158,7 @@ WRITES: dict[str, Write] = {
         actor=a, course=w.course,
         data=services.TaskMarkData(task_code=protocol.TASKS[0].code, status="done"),
     ),
-    # H_B: concluding a course and the maintenance course after it
+    # Concluding a course and the maintenance course after it
     "course_conclude": lambda w, a: services.course_conclude(
         actor=a, course=w.course, version=w.course.version,
         data=services.ConclusionData(status="ended_early", status_reason="Moved away."),
@@ -171,7 +171,7 @@ WRITES: dict[str, Write] = {
     "task_review": lambda w, a: services.task_review(
         actor=a, task=w.task, session=w.later, status="done"
     ),
-    # H_C: the task written in the session note
+    # The task written in the session note
     "task_save_for_session": lambda w, a: services.task_save_for_session(
         actor=a, session=w.later, text="Phone Mum"
     ),

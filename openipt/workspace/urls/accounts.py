@@ -38,6 +38,6 @@ urlpatterns = [
     path("staff/<uuid:uuid>/", views.staff_edit, name="staff-edit"),
     path("staff/<uuid:uuid>/deactivate/", views.staff_deactivate, name="staff-deactivate"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
-    # Practice settings: crisis contacts (issue 10, helper H_G)
+    # Practice settings: crisis contacts
     path("practice/settings/", views.practice_settings, name="practice-settings"),
 ]

@@ -47,7 +47,7 @@ urlpatterns = [
     path(C + "goals/", records.goals, name="goals"),
     path(C + "goals/<uuid:goal_uuid>/rate/", records.goal_rate, name="goal-rate"),
     path(C + "termination/", termination.termination, name="termination"),
-    # H_B (issue 9 part 5): concluding from the ending page, and the maintenance course.
+    # Concluding from the ending page, and the maintenance course.
     path(C + "conclude/", termination.course_conclude, name="course-conclude"),
     path(C + "maintenance/", termination.course_maintenance, name="course-maintenance"),
 ]

@@ -352,7 +352,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/invitation_accept.html", context)
 
 
-# --- Practice settings: crisis contacts (issue 10, helper H_G) -------------------------------
+# --- Practice settings: crisis contacts -------------------------------
 
 
 @login_required
