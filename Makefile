@@ -65,8 +65,9 @@ deploy-check: install
 	OPENIPT_HTTPS=1 DJANGO_SECRET_KEY=$$($(PY) -c "import secrets;print(secrets.token_urlsafe(64))") \
 	  DJANGO_ALLOWED_HOSTS=openipt.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
+## The load scenario (bench/README.md), e.g. `make bench BENCH_ARGS="--db postgres"`.
 bench: install-dev
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -190,11 +190,12 @@ def seed() -> dict[str, str]:
     from openipt.measures.models import Instrument
     from openipt.measures.scoring import answers_from_entries
     from openipt.scheduling import services as scheduling
-    from openipt.testing.personas import PASSWORD, make_personas
+    from openipt.testing.personas import PASSWORD, give_crisis_contacts, make_personas
     from openipt.treatment import services as treatment
     from openipt.treatment.tests import factories
 
     p = make_personas()
+    give_crisis_contacts(p.practice)
     _invitation, token = accounts.portal_invite(actor=p.alice, client=p.dana, email=DANA_EMAIL)
     dana = accounts.portal_invitation_accept(token=token, password=PASSWORD)
     accounts.portal_sharing_set(actor=p.alice, client=p.dana, share_progress=True)

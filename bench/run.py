@@ -2,15 +2,19 @@
 
 Usage (from the repository root; see bench/README.md):
 
-    .venv/bin/python bench/run.py                      # SQLite file under var/bench/
-    .venv/bin/python bench/run.py --db postgres        # PostgreSQL database openipt_bench
+    .venv/bin/python bench/run.py                      # SQLite file under var/bench-v2/
+    .venv/bin/python bench/run.py --db postgres        # PostgreSQL database openipt_bench_v2
 
 Steps: migrate the bench database, seed 10,000 clients if it holds no benchmark practice,
-start gunicorn (config.wsgi, 2 sync workers) on 127.0.0.1 and a free port, open signed-in
-sessions for a few clinicians directly through the session engine, send a bounded number
-of requests per endpoint from a thread pool (GET pages, and POSTs of the in-session PHQ-9
-form for questionnaire submission throughput), print a markdown table and write JSON to
-bench/results/. The server is stopped on the way out, whatever happens. Nothing but
+migrate the floor's database (bench/floor/: a minimal Django project with one
+``@login_required`` page), start gunicorn for both (2 sync workers each, the same command
+line) on 127.0.0.1 and free ports, open signed-in sessions for a few clinicians and the
+floor's user directly through the session engine, send a bounded number of requests per
+endpoint from a thread pool (the floor first, then GET pages and POSTs of the in-session
+PHQ-9 form for questionnaire submission throughput, then the floor again), record the
+servers' CPU time and the queries per request, print a markdown table with every page as
+a ratio to the floor and beside the previous run's ratios, and write JSON to
+bench/results/. The servers are stopped on the way out, whatever happens. Nothing but
 127.0.0.1 is ever contacted.
 """
 
@@ -25,6 +29,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -34,7 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from local_server import server  # bench/local_server.py (bench/ is on sys.path)
+import report as reports  # bench/report.py (bench/ is on sys.path)
+from local_server import Server, gunicorn  # bench/local_server.py
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
@@ -43,6 +49,10 @@ HOST = "127.0.0.1"  # the only address this scenario ever talks to
 # sessions, inventories and PHQ-9s) gets new databases instead of failing on the old ones.
 SHAPE = "v2"
 DEFAULT_PG_URL = f"postgres://postgres@127.0.0.1:5432/openipt_bench_{SHAPE}"
+FLOOR_PG_DATABASE = "openipt_bench_floor"
+FLOOR_APP = "bench.floor.wsgi:application"
+SETTINGS = "bench.bench_settings"  # config.settings plus the query counter
+QUERIES_HEADER = "X-Bench-Queries"  # set by bench/query_count.py
 WARMUP_REQUESTS = 20
 TRIVIAL = "dashboard"
 QUIET_LOAD = 1.0
@@ -89,8 +99,34 @@ def _sample(s: Session) -> str:
     return s.sample_uuid
 
 
+FLOOR = Endpoint(
+    "floor",
+    "/ of bench/floor (one @login_required view)",
+    lambda s: "/",
+    lambda s: f"Signed in as {s.email}.",
+)
+
+
+def floor_session(cookie: str, username: str) -> Session:
+    """The floor's user: only the cookie and the name its page shows are used."""
+    return Session(
+        email=username,
+        cookie=cookie,
+        name_term="",
+        dob="",
+        identifier="",
+        sample_uuid="",
+        course_uuid="",
+        course_client="",
+        session_uuid="",
+        entry_course_uuid="",
+        entry_session_uuid="",
+        long_course_uuid="",
+    )
+
+
 ENDPOINTS = [
-    Endpoint(TRIVIAL, "/ (trivial authenticated page)", lambda s: "/"),
+    Endpoint(TRIVIAL, "/ (the workspace home)", lambda s: "/"),
     Endpoint("client list", "/clients/", lambda s: "/clients/"),
     Endpoint("client list, page 5", "/clients/?page=5", lambda s: "/clients/?page=5"),
     Endpoint(
@@ -151,6 +187,8 @@ class Result:
     requests: int
     errors: int
     requests_per_s: float
+    cpu_ms_per_request: float | None = None  # server processes' CPU, timed requests only
+    queries_per_request: float | None = None  # mean of the X-Bench-Queries headers
     ratio_to_trivial: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
 
@@ -162,21 +200,40 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     clients = prepare_database(args.clients)
+    floor_env = floor_environment()
+    floor = [prepare_floor(floor_env)]
     sessions = open_sessions(args.sessions)
     load_before = wait_for_quiet(args.wait_quiet)
-    with server(args.workers, args.var_dir) as port:
-        results = [run_endpoint(port, ep, sessions, args) for ep in selected(args.only)]
+    with (
+        gunicorn(args.workers, args.var_dir, FLOOR_APP, floor_env, "gunicorn-floor.log") as base,
+        gunicorn(args.workers, args.var_dir) as openipt,
+    ):
+        floor_start = run_endpoint(base, FLOOR, floor, args)
+        results = [run_endpoint(openipt, ep, sessions, args) for ep in selected(args.only)]
+        floor_end = run_endpoint(base, FLOOR, floor, args)
     add_ratios(results)
     report = build_report(args, clients, results)
+    report["floor"] = {"start": asdict(floor_start), "end": asdict(floor_end)}
+    report["floor"]["compared_with"] = reports.combined_floor(
+        report["floor"]["start"], report["floor"]["end"]
+    )
+    reports.add_floor_ratios(report["results"], report["floor"]["compared_with"])
     report["machine"]["load_average_before"] = load_before
     report["machine"]["load_average_after"] = list(os.getloadavg())
-    print(markdown_table(report))
+    print(reports.markdown_table(report))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS_DIR / f"{stamp}-{report['database']['vendor']}.json"
+    previous = reports.previous_report(RESULTS_DIR, report["database"]["vendor"], out.name)
+    print()
+    if previous is None:
+        print(reports.comparison_table(report, None))
+    else:
+        print(reports.comparison_table(report, previous[1], previous[0].name))
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nJSON written to {out.relative_to(BASE_DIR)}")
-    return 1 if any(r.errors for r in results) else 0
+    failed = any(r.errors for r in [floor_start, *results, floor_end])
+    return 1 if failed else 0
 
 
 def selected(only: str) -> list[Endpoint]:
@@ -223,6 +280,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default="", help="comma-separated endpoint names (the trivial one always runs)"
     )
+    parser.add_argument(
+        "--no-query-count",
+        action="store_true",
+        help="leave the query-counting middleware out of both servers (no queries/req column)",
+    )
     return parser.parse_args(argv)
 
 
@@ -231,15 +293,49 @@ def configure_environment(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(BASE_DIR))
     args.var_dir = args.var_dir.resolve()
     args.var_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     os.environ["OPENIPT_VAR_DIR"] = str(args.var_dir)
+    os.environ["OPENIPT_BENCH_COUNT_QUERIES"] = "0" if args.no_query_count else "1"
     os.environ.pop("OPENIPT_TESTING", None)
     os.environ.pop("DJANGO_DEBUG", None)
     if args.db == "postgres":
         ensure_pg_database(args.database_url)
+        ensure_pg_database(with_database_name(args.database_url, FLOOR_PG_DATABASE))
         os.environ["DATABASE_URL"] = args.database_url
     else:
         os.environ.pop("DATABASE_URL", None)
+
+
+def with_database_name(url: str, name: str) -> str:
+    """The same PostgreSQL server, user and options, another database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def floor_environment() -> dict[str, str]:
+    """The floor's environment: this one (same bench database settings), its own settings."""
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = "bench.floor.settings"
+    env["OPENIPT_BENCH_FLOOR_DATABASE"] = FLOOR_PG_DATABASE
+    return env
+
+
+def prepare_floor(env: dict[str, str]) -> Session:
+    """Migrate the floor's database and sign its user in (bench/floor/prepare.py)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.floor.prepare"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"Preparing the floor failed:\n{done.stderr}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return floor_session(answer["cookie"], answer["username"])
 
 
 def ensure_pg_database(url: str) -> None:
@@ -365,15 +461,23 @@ def wait_for_quiet(limit: int) -> list[float]:
     return load
 
 
-def get(port: int, path: str, cookie: str) -> tuple[int, str, str]:
-    status, location, body, _ = request(port, "GET", path, cookie)
-    return status, location, body
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    location: str
+    body: str
+    queries: int | None  # the X-Bench-Queries header, if the server counts
+
+
+def get(port: int, path: str, cookie: str) -> Answer:
+    status, location, body, _, queries = request(port, "GET", path, cookie)
+    return Answer(status, location, body, queries)
 
 
 def request(
     port: int, method: str, path: str, cookie: str, form: dict[str, str] | None = None
-) -> tuple[int, str, str, list[str]]:
-    """One request; returns status, Location, body and the Set-Cookie headers."""
+) -> tuple[int, str, str, list[str], int | None]:
+    """One request; returns status, Location, body, the Set-Cookie headers, the query count."""
     headers = {"Cookie": cookie} if cookie else {}
     body = None
     if form is not None:
@@ -385,7 +489,14 @@ def request(
         response = conn.getresponse()
         text = response.read().decode("utf-8", "replace")
         cookies = response.msg.get_all("Set-Cookie") or []
-        return response.status, response.getheader("Location") or "", text, cookies
+        queries = response.getheader(QUERIES_HEADER)
+        return (
+            response.status,
+            response.getheader("Location") or "",
+            text,
+            cookies,
+            int(queries) if queries is not None else None,
+        )
     finally:
         conn.close()
 
@@ -399,7 +510,9 @@ def with_csrf(port: int, endpoint: Endpoint, session: Session) -> Session:
 
     from django.conf import settings
 
-    status, location, body, cookies = request(port, "GET", endpoint.path(session), session.cookie)
+    status, location, body, cookies, _ = request(
+        port, "GET", endpoint.path(session), session.cookie
+    )
     if status != 200:
         raise SystemExit(f"{endpoint.path(session)} answered {status} {location}")
     token = CSRF_INPUT.search(body)
@@ -410,14 +523,14 @@ def with_csrf(port: int, endpoint: Endpoint, session: Session) -> Session:
     return replace(session, csrf_cookie=cookie, csrf_token=token.group(1))
 
 
-def send(port: int, endpoint: Endpoint, session: Session) -> tuple[int, str, str]:
+def send(port: int, endpoint: Endpoint, session: Session) -> Answer:
     path = endpoint.path(session)
     if endpoint.form is None:
         return get(port, path, session.cookie)
     form = {"csrfmiddlewaretoken": session.csrf_token, **endpoint.form(session)}
     cookie = f"{session.cookie}; {session.csrf_cookie}"
-    status, location, body, _ = request(port, "POST", path, cookie, form)
-    return status, location, body
+    status, location, body, _, queries = request(port, "POST", path, cookie, form)
+    return Answer(status, location, body, queries)
 
 
 def succeeded(endpoint: Endpoint, status: int, location: str) -> bool:
@@ -426,41 +539,55 @@ def succeeded(endpoint: Endpoint, status: int, location: str) -> bool:
     return status == 302 and endpoint.redirect_to in location and "/alerts/" not in location
 
 
-def run_endpoint(port: int, endpoint: Endpoint, sessions: list[Session], args: Any) -> Result:
-    """Warm up, time requests one at a time, then time ``args.requests`` under load."""
+Sample = tuple[float, int, bool, int | None]  # seconds, status, succeeded, queries
+
+
+def run_endpoint(server: Server, endpoint: Endpoint, sessions: list[Session], args: Any) -> Result:
+    """Warm up, time requests one at a time, then time ``args.requests`` under load.
+
+    The server's CPU time (gunicorn master and workers, from /proc) is read after the
+    warm-up and after the last timed request: CPU ms per request covers the timed ones.
+    """
+    port = server.port
     sessions = sessions_for(endpoint, sessions)
     if endpoint.form is not None:
         sessions = [with_csrf(port, endpoint, s) for s in sessions]
     check_endpoint(port, endpoint, sessions[0])
 
-    def one(i: int) -> tuple[float, int, bool]:
+    def one(i: int) -> Sample:
         session = sessions[i % len(sessions)]
         started = time.perf_counter()
-        status, location, _ = send(port, endpoint, session)
+        answer = send(port, endpoint, session)
         elapsed = time.perf_counter() - started
-        return elapsed, status, succeeded(endpoint, status, location)
+        ok = succeeded(endpoint, answer.status, answer.location)
+        return elapsed, answer.status, ok, answer.queries
 
     def scaled(count: int) -> int:
         return max(2, round(count * endpoint.share))
 
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         list(pool.map(one, range(scaled(WARMUP_REQUESTS))))
+        cpu_before = server.cpu_seconds()
         alone = [one(i) for i in range(scaled(args.latency_requests))]
         started = time.perf_counter()
         loaded = list(pool.map(one, range(scaled(args.requests))))
         wall = time.perf_counter() - started
+        cpu_after = server.cpu_seconds()
     samples = alone + loaded
     statuses: dict[str, int] = {}
-    for _, status, _ok in samples:
+    for _, status, _ok, _queries in samples:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
+    counted = [queries for *_, queries in samples if queries is not None]
     return Result(
         name=endpoint.name,
         path=endpoint.describe,
         alone=latency(alone),
         loaded=latency(loaded),
         requests=len(samples),
-        errors=sum(1 for _, _status, ok in samples if not ok),
+        errors=sum(1 for _, _status, ok, _queries in samples if not ok),
         requests_per_s=round(len(loaded) / wall, 1),
+        cpu_ms_per_request=round((cpu_after - cpu_before) * 1000 / len(samples), 2),
+        queries_per_request=round(statistics.fmean(counted), 2) if counted else None,
         statuses=statuses,
     )
 
@@ -468,15 +595,15 @@ def run_endpoint(port: int, endpoint: Endpoint, sessions: list[Session], args: A
 def check_endpoint(port: int, endpoint: Endpoint, session: Session) -> None:
     """Stop at once if the page is not what we mean to measure (login page, 404, no rows)."""
     path = endpoint.path(session)
-    status, location, body = send(port, endpoint, session)
-    if not succeeded(endpoint, status, location):
-        raise SystemExit(f"{path} answered {status} {location} for {session.email}")
+    answer = send(port, endpoint, session)
+    if not succeeded(endpoint, answer.status, answer.location):
+        raise SystemExit(f"{path} answered {answer.status} {answer.location} for {session.email}")
     expected = endpoint.expect(session)
-    if expected and expected.lower() not in body.lower():
+    if expected and expected.lower() not in answer.body.lower():
         raise SystemExit(f"{path} answered without {expected!r}: the expected client is missing")
 
 
-def latency(samples: list[tuple[float, int, bool]]) -> Latency:
+def latency(samples: list[Sample]) -> Latency:
     millis = [sample[0] * 1000 for sample in samples]
     if len(millis) < 2:
         return Latency(p50_ms=math.nan, p95_ms=math.nan, mean_ms=math.nan)
@@ -541,33 +668,10 @@ def build_report(args: argparse.Namespace, clients: int, results: list[Result]) 
             "concurrency": args.concurrency,
             "gunicorn_workers": args.workers,
             "signed_in_clinicians": args.sessions,
+            "queries_counted": not args.no_query_count,
         },
         "results": [asdict(r) for r in results],
     }
-
-
-def markdown_table(report: dict[str, Any]) -> str:
-    db, load, m = report["database"], report["load"], report["machine"]
-    lines = [
-        f"{report['clients']:,} clients · {db['vendor']} {db['version']} · "
-        f"{load['gunicorn_workers']} gunicorn workers · {m['nproc']} CPUs ({m['cpu']}) · "
-        f"{report['date']} · load average before/after "
-        f"{m['load_average_before'][0]:.2f}/{m['load_average_after'][0]:.2f}",
-        f"Alone: {load['one_at_a_time_per_endpoint']} requests one at a time. "
-        f"Load: {load['requests_per_endpoint']} requests, concurrency {load['concurrency']}.",
-        "",
-        "| Endpoint | Path | alone p50 ms | alone p95 ms | load p50 ms | load p95 ms "
-        "| load req/s | vs trivial | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in report["results"]:
-        alone, loaded = r["alone"], r["loaded"]
-        lines.append(
-            f"| {r['name']} | `{r['path']}` | {alone['p50_ms']} | {alone['p95_ms']} "
-            f"| {loaded['p50_ms']} | {loaded['p95_ms']} | {r['requests_per_s']} "
-            f"| {r['ratio_to_trivial']:.2f} | {r['errors']} |"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,29 @@ def test_idle_timeout_signs_out_after_15_minutes(personas):
         assert browser.get("/").status_code == 302  # the session is gone, not just paused
 
 
+def test_the_idle_clock_writes_the_session_at_most_once_a_minute(personas):
+    """Pages read within a minute of the last write leave the session row untouched (no
+    write, no commit per page); the time-out still counts from the last write."""
+    from django.contrib.sessions.models import Session as SessionRow
+
+    browser = Client()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        browser.force_login(personas.alice)
+        assert browser.get("/").status_code == 200
+        key = browser.session.session_key
+
+        def stored() -> str:
+            return SessionRow.objects.get(session_key=key).session_data
+
+        written = stored()
+        clock.shift(dt.timedelta(seconds=30))
+        assert browser.get("/").status_code == 200
+        assert stored() == written
+        clock.shift(dt.timedelta(seconds=31))
+        assert browser.get("/").status_code == 200
+        assert stored() != written
+
+
 def test_idle_timeout_sends_htmx_requests_to_sign_in(personas):
     browser = Client()
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as clock:

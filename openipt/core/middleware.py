@@ -22,6 +22,18 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 SESSION_LAST_SEEN = "openipt_last_seen"
 SESSION_STARTED = "openipt_started"
+#: Seconds between writes of the last-seen time: the idle time-out is kept to the minute,
+#: and a request in between leaves the session unchanged (no session write, no commit).
+LAST_SEEN_RESOLUTION = 60
+
+
+def start_session_clocks(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    """At sign-in both clocks start (``user_logged_in``; connected in ``CoreConfig.ready``),
+    so they are saved with the new session and the first page after it writes nothing."""
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session[SESSION_STARTED] = now
+        request.session[SESSION_LAST_SEEN] = now
 
 
 class SessionTimeoutMiddleware:
@@ -44,7 +56,9 @@ class SessionTimeoutMiddleware:
                 return self._signed_out(request)
             if started is None:
                 request.session[SESSION_STARTED] = now
-            request.session[SESSION_LAST_SEEN] = now
+            if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
+                # At minute resolution: a page a second does not write the session a second.
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
     @staticmethod

@@ -209,3 +209,19 @@ def test_progress_bar_only_on_a_terminal():
     assert "\rClients [" in tty.getvalue()
     assert tty.getvalue().rstrip().endswith("10/10")
     assert pipe.getvalue() == ""
+
+
+def test_the_seed_ends_with_fresh_planner_statistics():
+    """ANALYZE after the bulk rows: PostgreSQL records when, SQLite fills sqlite_stat1."""
+    from django.db import connection
+
+    seed(clients=5)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'treatment_session'"
+            )
+        else:
+            cursor.execute("SELECT count(*) > 0 FROM sqlite_stat1")
+        assert cursor.fetchone()[0]

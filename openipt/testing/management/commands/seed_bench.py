@@ -31,7 +31,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from openipt.accounts.models import Membership, Practice, Supervision, User
@@ -107,6 +107,14 @@ class Progress:
             self.stream.flush()
 
 
+def _analyse() -> None:
+    """Fresh planner statistics for the rows just written: without them PostgreSQL plans
+    the benchmark's queries blind (autovacuum may not have run yet). SQLite's ANALYZE
+    feeds its planner too (sqlite_stat1)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 class Command(BaseCommand):
     help = "Create the synthetic benchmark practice (use a fresh database)."
 
@@ -160,6 +168,7 @@ class Command(BaseCommand):
                 done += size
                 progress.update(done)
         progress.finish()
+        _analyse()
         counts = courses.counts if courses is not None else CourseCounts()
         summary = Summary(
             clients=clients,
