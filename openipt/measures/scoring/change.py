@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from openipt.measures.scoring.engine import half_up
+from openipt.treatment.protocol import not_improving, review_session
 
 VERSION = "1.0.0"
-HEURISTIC_VERSION = "1.0.0"
+HEURISTIC_VERSION = "2.0.0"
 
 Number = int | float | Decimal
 
@@ -50,9 +51,10 @@ RULES: dict[str, ChangeRule] = {
 }  # fmt: skip
 
 
-def rule_for(code: str, direction: str = "higher_worse") -> ChangeRule:
-    """The shipped rule for ``code``, or a rule with no thresholds (change only)."""
-    return RULES.get(code, ChangeRule(code, direction=direction))
+def rule_for(code: str, direction: str = "higher_worse", *, same_as: str = "") -> ChangeRule:
+    """The shipped rule for ``code``, or for ``same_as`` (the built-in a published copy such
+    as a licensed translation counts as), or a rule with no thresholds (change only)."""
+    return RULES.get(code) or RULES.get(same_as) or ChangeRule(code, direction=direction)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _dec(value: Number) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _is_case(rule: ChangeRule, value: Decimal) -> bool | None:
+def is_case(rule: ChangeRule, value: Decimal) -> bool | None:
     if rule.case_at is None:
         return None
     rounded = half_up(value)
@@ -169,19 +171,21 @@ def _response(rule: ChangeRule, baseline: Decimal, improvement: Decimal) -> bool
 def summarise(
     rule: ChangeRule, totals: Sequence[Number], *, norms: JacobsonTruax | None = None
 ) -> ChangeSummary:
-    """Baseline, latest and change of one instrument's valid totals, oldest first."""
-    values = [_dec(t) for t in totals]
+    """Baseline, latest and change of one instrument's valid totals, oldest first. Every
+    judgement compares the totals rounded half-up, as bands and caseness do, so a prorated
+    12.86 counts as 13 here too; baseline, latest and change are those whole numbers."""
+    values = [Decimal(half_up(_dec(t))) for t in totals]
     if len(values) < 2:
         only = values[0] if values else None
-        case = _is_case(rule, only) if only is not None else None
+        case = is_case(rule, only) if only is not None else None
         return ChangeSummary(rule.code, len(values), only, only, None, None,
                              None, None, case, None, None, None, None)  # fmt: skip
     first, last = values[0], values[-1]
     change = last - first
     improvement = -change if rule.direction == "higher_worse" else change
     improved, deteriorated = _reliable(rule, improvement)
-    case = _is_case(rule, first)
-    recovered = None if case is None else bool(case and not _is_case(rule, last))
+    case = is_case(rule, first)
+    recovered = None if case is None else bool(case and not is_case(rule, last))
     both = recovered is not None and improved is not None
     remission = None if rule.remission_below is None else half_up(last) < rule.remission_below
     jt = jacobson_truax(first, last, norms, direction=rule.direction) if norms else None
@@ -228,8 +232,8 @@ def talking_therapies(phq9: ChangeSummary, gad7: ChangeSummary) -> TalkingTherap
     )
     case = bool(phq9.case_at_start or gad7.case_at_start)
     recovery = case and not (
-        _is_case(RULES["PHQ-9"], _dec(phq9.latest or 0))
-        or _is_case(RULES["GAD-7"], _dec(gad7.latest or 0))
+        is_case(RULES["PHQ-9"], _dec(phq9.latest or 0))
+        or is_case(RULES["GAD-7"], _dec(gad7.latest or 0))
     )
     return TalkingTherapiesOutcome(
         eligible=True,
@@ -242,20 +246,10 @@ def talking_therapies(phq9: ChangeSummary, gad7: ChangeSummary) -> TalkingTherap
 
 
 @dataclass(frozen=True)
-class OffTrackParams:
-    """docs/measures.md §6, configurable per practice. ``min_improvement`` None means the
-    instrument's reliable-change threshold."""
-
-    review_session: int = 6
-    min_improvement: float | None = None
-
-
-@dataclass(frozen=True)
 class OffTrack:
     flagged: bool
-    rules: tuple[str, ...]  # "R1" reliable deterioration, "R2" no improvement by session N
+    rules: tuple[str, ...]  # "R1" reliable deterioration, "R2" not improving by mid-course
     review_session: int
-    min_improvement: float | None
     version: str = HEURISTIC_VERSION
 
 
@@ -263,23 +257,30 @@ def off_track(
     rule: ChangeRule,
     totals: Sequence[Number],
     *,
-    current_session: int,
-    params: OffTrackParams | None = None,
+    sessions_held: int,
+    planned_sessions: int,
 ) -> OffTrack:
-    """The "not on track" heuristic — not a validated prediction. R1: the latest total is a
-    reliable deterioration from the first. R2: at or after ``review_session``, a client who
-    was a case at the start has not improved by at least ``min_improvement``."""
-    params = params or OffTrackParams()
-    needed = params.min_improvement
-    if needed is None:
-        needed = rule.reliable_change
+    """The "not on track" signal — a prompt for review, not a validated prediction
+    (docs/measures.md §6). R1: the latest total is a reliable deterioration from the first.
+    R2: the protocol's own "not improving" rule (``protocol.not_improving``, docs/ipt.md §9
+    rule 17) on this instrument — the same review session and the same threshold as the
+    course guidance, so the badge and the guidance never disagree. R2 applies to measures
+    where a higher total means more symptoms."""
     summary = summarise(rule, totals)
     raised: list[str] = []
     if summary.reliable_deterioration:
         raised.append("R1")
-    improvement = summary.improvement
-    late = current_session >= params.review_session and bool(summary.case_at_start)
-    short = needed is not None and improvement is not None and improvement < Decimal(str(needed))
-    if late and short:
+    if (
+        rule.direction == "higher_worse"
+        and summary.baseline is not None
+        and summary.latest is not None
+        and summary.count >= 2
+        and not_improving(
+            summary.baseline,
+            summary.latest,
+            sessions_held=sessions_held,
+            planned_sessions=planned_sessions,
+        )
+    ):
         raised.append("R2")
-    return OffTrack(bool(raised), tuple(raised), params.review_session, needed)
+    return OffTrack(bool(raised), tuple(raised), review_session(planned_sessions))

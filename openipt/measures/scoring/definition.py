@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 DIRECTIONS = ("higher_worse", "higher_better")
@@ -21,6 +22,38 @@ class AnswerOption:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One FHIR ``enableWhen`` test on another item's answer. ``answer`` is the answer code
+    (or the value's text: ``true``, ``3``) compared with ``=``/``!=``, or, for ``exists``,
+    ``true``/``false``. Numeric comparisons (``>``, ``<``, ...) compare the values as numbers."""
+
+    question: str
+    operator: str
+    answer: str
+
+    def holds(self, answers: Mapping[str, str | None]) -> bool:
+        given = answers.get(self.question)
+        if self.operator == "exists":
+            return (given is not None) == (self.answer == "true")
+        if given is None:
+            return False
+        if self.operator == "=":
+            return given == self.answer
+        if self.operator == "!=":
+            return given != self.answer
+        try:
+            left, right = float(given), float(self.answer)
+        except ValueError:
+            return False
+        return {
+            ">": left > right,
+            "<": left < right,
+            ">=": left >= right,
+            "<=": left <= right,
+        }.get(self.operator, False)
+
+
+@dataclass(frozen=True)
 class Item:
     """One question. ``preamble`` holds the owner's display text printed just before it
     (a section stem between questions); ``notes`` the display text printed with it (FHIR
@@ -34,6 +67,17 @@ class Item:
     code: str = ""
     preamble: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # FHIR ``enableWhen``: the question is asked only when these hold (``enable_behavior``
+    # ``all`` or ``any``); an item without conditions is always asked.
+    enable_when: tuple[Condition, ...] = ()
+    enable_behavior: str = "all"
+
+    def enabled(self, answers: Mapping[str, str | None]) -> bool:
+        """Whether the question is asked, given the answers so far (linkId -> answer code)."""
+        if not self.enable_when:
+            return True
+        held = [condition.holds(answers) for condition in self.enable_when]
+        return any(held) if self.enable_behavior == "any" else all(held)
 
     def option_for_code(self, code: str) -> AnswerOption | None:
         return next((option for option in self.options if option.code == code), None)
@@ -109,6 +153,20 @@ class InstrumentDefinition:
     instructions: tuple[str, ...] = ()
     closing: tuple[str, ...] = ()
     performer_types: tuple[str, ...] = ()
+    # A published instrument recognised by its LOINC panel code: ``same_as`` is the built-in
+    # instrument whose rules score it (its range, bands, critical items, change rules) and
+    # ``rules_version`` that built-in's version; the items' wording and language stay the
+    # publisher's. Both are empty for the built-ins and for instruments with their own rules.
+    same_as: str = ""
+    rules_version: str = ""
+    # Items kept from the file but never asked or scored: read-only and calculated ones
+    # (a published total-score item with its ``calculatedExpression``).
+    calculated: tuple[Item, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        """The instrument this definition counts as (PHQ-9 for a licensed translation)."""
+        return self.same_as or self.code
 
     @property
     def scored_items(self) -> tuple[Item, ...]:
@@ -127,6 +185,15 @@ class InstrumentDefinition:
 
     def item(self, link_id: str) -> Item | None:
         return next((item for item in self.items if item.link_id == link_id), None)
+
+    def enabled_answers(self, answers: Mapping[str, str | None]) -> dict[str, str | None]:
+        """The answers with those to questions not asked (``enableWhen`` false) left out."""
+        found = {item.link_id: item for item in self.items}
+        return {
+            link_id: code
+            for link_id, code in answers.items()
+            if link_id not in found or found[link_id].enabled(answers)
+        }
 
 
 def with_cutoff(definition: InstrumentDefinition, cutoff: int) -> InstrumentDefinition:

@@ -115,8 +115,10 @@ def _band(definition: InstrumentDefinition, total: Total | None) -> str | None:
 
 
 def score(definition: InstrumentDefinition, answers: Mapping[str, str | None]) -> ScoreResult:
-    """Score one completed form. ``answers`` maps linkId to option code (None = missing)."""
-    chosen = _chosen(definition, answers)
+    """Score one completed form. ``answers`` maps linkId to option code (None = missing).
+    An answer to a question its ``enableWhen`` leaves out is not counted: the question was
+    not asked (a scored one then counts as unanswered, under the missing-answer rule)."""
+    chosen = _chosen(definition, definition.enabled_answers(answers))
     scored = definition.scored_items
     # The parser guarantees every answer of a scored item has a weight.
     weights = {

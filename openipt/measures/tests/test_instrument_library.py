@@ -32,7 +32,7 @@ def test_malformed_file_is_refused_whole_with_every_problem_listed(client, perso
     broken = epds_text().replace('"linkId"', '"linkIdx"', 2)
     response = client.post(URL, {"file": _upload(broken), "licence_confirmed": "on"})
     assert response.status_code == 200
-    assert "no linkId" in response.content.decode()
+    assert "linkIdx is not an element FHIR allows here" in response.content.decode()
     assert not Instrument.objects.filter(practice=personas.practice).exists()
 
 

@@ -111,8 +111,8 @@ def test_a_malformed_file_is_refused_whole_with_every_problem(personas):
         )
     messages = excinfo.value.messages
     assert messages[0].startswith("Confirm that your practice holds a licence")
-    assert "the version is missing" in messages
-    assert "item[0].item[0] has no linkId" in messages
+    assert "version is not in the form FHIR requires, not ''" in messages
+    assert "item 'intro', item[0].linkId is missing (FHIR requires it)" in messages
     assert (Instrument.objects.count(), AuditEvent.objects.count()) == before
 
 
