@@ -31,3 +31,12 @@ def _media_in_tmp(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     # ... and the audit checkpoints (openipt/audit/checkpoints.py) never in the real var/.
     settings.OPENIPT_AUDIT_CHECKPOINT_FILE = tmp_path_factory.mktemp("audit") / "checkpoints.jsonl"
+    # ... nor session recordings in the real var/recordings.
+    recordings = tmp_path_factory.mktemp("recordings")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": recordings, "base_url": None},
+        },
+    }

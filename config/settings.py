@@ -122,13 +122,18 @@ FORM_RENDERER = "openipt.core.forms.FormRenderer"
 # Database: SQLite under var/ by default; PostgreSQL through DATABASE_URL.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "openipt.sqlite3"),
+            # A kept connection per worker thread: no file open and PRAGMAs per request.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -203,6 +208,9 @@ OPENIPT_ASSIGNMENT_EXPIRY_DAYS = env_int("OPENIPT_ASSIGNMENT_EXPIRY_DAYS", 7)
 # Break-glass: how long an emergency access to a client outside one's care team lasts
 # (docs/adr/0016-emergency-access.md).
 OPENIPT_BREAK_GLASS_MINUTES = env_int("OPENIPT_BREAK_GLASS_MINUTES", 60)
+# Research export: every combination of age band, format and start year must be shared by at
+# least this many courses (docs/adr/0019-research-export.md).
+OPENIPT_EXPORT_MIN_K = env_int("OPENIPT_EXPORT_MIN_K", 5)
 
 # Sessions: idle time-out (minutes) and an absolute lifetime (hours).
 OPENIPT_IDLE_TIMEOUT_MINUTES = env_int("OPENIPT_IDLE_TIMEOUT_MINUTES", 15)
@@ -296,9 +304,22 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Session recordings, sealed (only ciphertext is stored); any Django storage backend,
+    # e.g. django-storages for object storage (docs/adr/0021-session-recordings.md).
+    "recordings": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "recordings", "base_url": None},
+    },
 }
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Uploads larger than this go to a temporary file instead of memory (recordings are large).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1_048_576
+OPENIPT_RECORDING_MAX_MB = env_int("OPENIPT_RECORDING_MAX_MB", 200)
+# The fidelity rating scale new ratings use, and folders holding a programme's own licensed
+# scale files (docs/adr/0020-fidelity-ratings.md); ours ships in openipt/treatment/.
+OPENIPT_FIDELITY_SCALE = env_str("OPENIPT_FIDELITY_SCALE", "ipt-fidelity")
+OPENIPT_FIDELITY_SCALE_DIRS = env_list("OPENIPT_FIDELITY_SCALE_DIRS")
 
 LOGGING = {
     "version": 1,
@@ -318,13 +339,18 @@ OPENIPT_PERIODIC_TASKS = [
     "openipt.core.tasks.worker_heartbeat",
     "openipt.core.tasks.deliver_outbox",
     "openipt.core.tasks.forget_old_submissions",
+    "openipt.core.tasks.reclaim_stalled_tasks",
     "openipt.audit.tasks.checkpoint_audit_head",
     "openipt.accounts.tasks.send_weekly_staff_summaries",
     "openipt.measures.tasks.escalate_overdue_alerts",
     "openipt.measures.tasks.refresh_assignments",
     "openipt.scheduling.tasks.send_due_reminders",
+    "openipt.treatment.tasks.delete_expired_recordings",
 ]
 OPENIPT_PERIODIC_SECONDS = env_int("OPENIPT_PERIODIC_SECONDS", 60)
+# A background task still marked running after this long is taken to have lost its worker
+# and is queued again (openipt/core/task_reclaim.py); longer than tasks normally run.
+OPENIPT_TASK_LEASE_SECONDS = env_int("OPENIPT_TASK_LEASE_SECONDS", 600)
 
 # The audit log is append-only (database triggers, see openipt/audit/triggers.py), so
 # ``manage.py flush`` refuses to run on a database that holds one. Only the test settings

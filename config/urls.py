@@ -12,6 +12,10 @@ urlpatterns = [
     path("", include("openipt.workspace.urls.measures")),
     path("schedule/", include("openipt.workspace.urls.scheduling")),
     path("inbox/", include("openipt.workspace.urls.inbox")),
+    path("outcomes/", include("openipt.workspace.urls.outcomes")),
+    path("research-export/", include("openipt.workspace.urls.research")),
+    path("", include("openipt.workspace.urls.letters")),
+    path("supervision/", include("openipt.workspace.urls.supervision")),
 ]
 
 handler400 = "openipt.workspace.views.core.bad_request"

@@ -30,6 +30,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from openipt.accounts import services as account_services
 from openipt.audit.models import AuditEvent
+from openipt.care.tests.letter_fixture import dana_letter, letter_kind, letter_to_write
+from openipt.care.tests.portfolio_matrix import concluded_course_of_dana
 from openipt.clients.tests.matrix import emergency_access
 from openipt.core import outbox
 from openipt.measures.tests.matrix import dana_alert
@@ -45,6 +47,17 @@ from openipt.portal.tests.matrix import (
 )
 from openipt.scheduling.tests.matrix import bogus_feed_token, dana_appointment, dana_course
 from openipt.testing.personas import Personas, make_staff
+from openipt.treatment.tests.matrix import alice_supervision_kwargs, note_awaiting_bob
+from openipt.treatment.tests.recording_fixtures import (
+    dana_recording,
+    dana_recording_consent,
+    dana_session_recordings,
+)
+from openipt.treatment.tests.supervision_builders import (
+    alice_follow_up,
+    draft_meeting,
+    signed_meeting,
+)
 from openipt.workspace.tests.matrix import dana_inbox_message
 
 # Outcome labels.
@@ -375,6 +388,61 @@ MATRIX: dict[str, Route] = {
     "scheduling:book-slot": signed_in(OK, adam=NOT_FOUND, dana=NOT_FOUND),
     "scheduling:cancel": signed_in(OK, kwargs=dana_appointment, **CLINICAL_WRITE),
     "scheduling:appointment-note": signed_in(NOT_ALLOWED, kwargs=dana_appointment, dana=NOT_FOUND),
+    # Co-signing a trainee's notes: Alice is in training under Bob; only Bob reviews her note
+    # (the author, the administrator, another practice and the client get 404; another
+    # supervisor too: openipt/treatment/tests/test_cosign.py). Adam marks the training.
+    "treatment:session-cosign": signed_in(NOT_FOUND, kwargs=note_awaiting_bob, bob=OK),
+    "accounts:supervision-training": signed_in(
+        NOT_ALLOWED, kwargs=alice_supervision_kwargs, dana=NOT_FOUND
+    ),
+    # Outcome dashboard: Adam sees the practice's figures, Bob his supervisees' (only Alice's
+    # courses: openipt/care/tests/test_outcomes.py); Alice, Charlie and Dana get 404.
+    "outcomes:dashboard": signed_in(NOT_FOUND, adam=OK, bob=OK),
+    # Fidelity ratings: the session's therapist (Alice) and her supervisor (Bob) only; the
+    # administrator, another practice and the client get 404 (another supervisor too:
+    # openipt/workspace/tests/test_fidelity_views.py).
+    "treatment:session-fidelity": signed_in(OK, kwargs=course_of_dana(SESSION), **CLINICAL),
+    # Research export: administrators only; Charlie (another practice, not an administrator)
+    # gets 404, and an administrator elsewhere exports only their own practice
+    # (openipt/care/tests/test_research_export.py).
+    "research:export": signed_in(NOT_FOUND, adam=OK),
+    # Certification portfolio: the course's clinician (Alice) and her supervisor (Bob) only;
+    # the administrator, another practice and the client get 404 (another supervisor too:
+    # openipt/care/tests/test_portfolio.py). Only Bob signs it off.
+    "treatment:course-portfolio": signed_in(OK, kwargs=concluded_course_of_dana, **CLINICAL),
+    "treatment:course-portfolio-pdf": signed_in(OK, kwargs=concluded_course_of_dana, **CLINICAL),
+    "treatment:course-portfolio-signoff": signed_in(
+        NOT_ALLOWED, kwargs=concluded_course_of_dana, dana=NOT_FOUND
+    ),
+    # Letters: Alice (the course's clinician) writes, downloads and prints them; Bob, her
+    # supervisor, reads the list and a kept letter but writes and sends none; Adam edits the
+    # practice's wording only; another practice and the client get 404 (sending without
+    # consent is refused: openipt/care/tests/test_letters.py).
+    "letters:list": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
+    "letters:create": signed_in(OK, kwargs=letter_to_write, **CLINICAL_WRITE),
+    "letters:detail": signed_in(OK, kwargs=dana_letter, **CLINICAL),
+    "letters:pdf": signed_in(OK, kwargs=dana_letter, **CLINICAL_WRITE),
+    "letters:templates": signed_in(NOT_FOUND, adam=OK),
+    "letters:template-edit": signed_in(NOT_FOUND, kwargs=letter_kind, adam=OK),
+    # Session recordings: the session's therapist (Alice) and her supervisor (Bob) only; the
+    # administrator, another practice and the client get 404 (another supervisor too:
+    # openipt/workspace/tests/test_recording_views.py). The consent is Alice's to record.
+    "treatment:recording-consent": signed_in(OK, kwargs=dana_recording_consent, **CLINICAL_WRITE),
+    "treatment:session-recordings": signed_in(OK, kwargs=dana_session_recordings, **CLINICAL),
+    "treatment:recording-detail": signed_in(OK, kwargs=dana_recording, **CLINICAL),
+    "treatment:recording-audio": signed_in(OK, kwargs=dana_recording, **CLINICAL),
+    # Supervision records and workspace: Bob's note of supervising Alice is read by Bob and,
+    # once signed, by Alice; another practice, the administrator without a supervisor role
+    # and the client get 404 (another supervisor too: openipt/workspace/tests/
+    # test_supervision_views.py). Only a supervisor writes notes and has the workspace (of
+    # their own supervisees); a clinician sees the notes of their own supervision there.
+    "supervision:workspace": signed_in(OK, adam=NOT_FOUND, dana=NOT_FOUND),
+    "supervision:meeting-create": signed_in(NOT_FOUND, bob=OK),
+    "supervision:meeting-detail": signed_in(NOT_FOUND, kwargs=signed_meeting, alice=OK, bob=OK),
+    "supervision:meeting-edit": signed_in(NOT_FOUND, kwargs=draft_meeting, bob=OK),
+    "supervision:meeting-sign": signed_in(NOT_ALLOWED, kwargs=draft_meeting, dana=NOT_FOUND),
+    "supervision:meeting-amend": signed_in(NOT_ALLOWED, kwargs=signed_meeting, dana=NOT_FOUND),
+    "supervision:follow-up-done": signed_in(NOT_ALLOWED, kwargs=alice_follow_up, dana=NOT_FOUND),
 }
 
 
@@ -456,7 +524,7 @@ def test_get_answers_as_the_matrix_says(name, personas, client, settings):
 
 # Client data a page can show without the client's name on it; each such GET must be audited
 # as one read too. A new page that shows Dana's name is caught without an entry here.
-SHOWS_CLIENT_DATA_WITHOUT_NAME: set[str] = set()
+SHOWS_CLIENT_DATA_WITHOUT_NAME: set[str] = {"treatment:course-portfolio-pdf"}
 # Seeing client data is recorded as a read, or as an export when it leaves as a file.
 ACCESS_ACTIONS = (AuditEvent.Action.READ, AuditEvent.Action.EXPORT)
 

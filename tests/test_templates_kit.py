@@ -36,10 +36,13 @@ OLD_NAV = """{% load i18n %}{% if membership and membership.kind == "staff" %}
 {% url 'scheduling:week' as u %}<li><a href="{{ u }}"{% if nav_section == "schedule" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Schedule" %}</a></li>{% endif %}
 {% if membership.is_clinician or membership.is_supervisor %}{% url 'inbox:list' as u %}<li><a href="{{ u }}"{% if nav_section == "inbox" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Inbox" %}</a></li>{% endif %}
 {% if membership.is_clinician or membership.is_supervisor %}{% url 'measures:alerts' as u %}<li><a href="{{ u }}"{% if nav_section == "alerts" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Alerts" %}{% if open_alert_count %} <span class="badge badge--danger">{{ open_alert_count }}<span class="visually-hidden"> {% translate "open" %}</span></span>{% endif %}</a></li>{% elif membership.is_admin %}{% url 'measures:practice-alerts' as u %}<li><a href="{{ u }}"{% if nav_section == "alerts" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Alerts" %}</a></li>{% endif %}
+{% if membership.is_admin or membership.is_supervisor %}{% url 'outcomes:dashboard' as u %}<li><a href="{{ u }}"{% if nav_section == "outcomes" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Outcomes" %}</a></li>{% endif %}
+{% if membership.is_supervisor %}{% url 'supervision:workspace' as u %}<li><a href="{{ u }}"{% if nav_section == "supervision" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Supervision" %}</a></li>{% endif %}
 {% if membership.is_admin %}{% url 'accounts:staff-list' as u %}<li><a href="{{ u }}"{% if nav_section == "staff" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Staff" %}</a></li>
 {% url 'accounts:practice-settings' as u %}<li><a href="{{ u }}"{% if nav_section == "practice" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Practice settings" %}</a></li>
 {% url 'measures:instruments' as u %}<li><a href="{{ u }}"{% if nav_section == "questionnaires" %} aria-current="page"{% endif %}>{% translate "Questionnaires" %}</a></li>
-{% url 'audit:report' as u %}<li><a href="{{ u }}"{% if nav_section == "audit" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Audit log" %}</a></li>{% endif %}
+{% url 'audit:report' as u %}<li><a href="{{ u }}"{% if nav_section == "audit" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Audit log" %}</a></li>
+{% url 'research:export' as u %}<li><a href="{{ u }}"{% if nav_section == "research" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Research export" %}</a></li>{% endif %}
 {% endif %}
 {% url 'mfa_index' as u %}<li><a href="{{ u }}"{% if nav_section == "security" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Security" %}</a></li>"""  # noqa: E501
 
@@ -60,6 +63,10 @@ PATHS = [
     "/staff/invite/",
     "/questionnaires/",
     "/audit/",
+    "/outcomes/",
+    "/supervision/",
+    "/supervision/meetings/new/",
+    "/research-export/",
     "/accounts/2fa/",
     "/portal/help/",
 ]
@@ -123,7 +130,8 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "In
     ("persona", "expected"),
     [
         ("alice", [*STAFF_ENTRIES, "Security"]),  # clinician
-        ("bob", [*STAFF_ENTRIES, "Security"]),  # clinician and supervisor
+        # clinician and supervisor
+        ("bob", [*STAFF_ENTRIES, "Outcomes", "Supervision", "Security"]),
         (
             "adam",  # administrator, no clinical role
             [
@@ -131,10 +139,12 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "In
                 "Clients",
                 "Requests",
                 "Alerts",
+                "Outcomes",
                 "Staff",
                 "Practice settings",
                 "Questionnaires",
                 "Audit log",
+                "Research export",
                 "Security",
             ],
         ),
@@ -157,7 +167,7 @@ def test_a_supervisor_without_clients_of_their_own(personas: Personas):
         kind="staff", practice=personas.practice, is_supervisor=True, is_clinician=False
     )
     assert _labels(_request("/", membership)) == [
-        "Dashboard", "Clients", "Inbox", "Alerts", "Security"
+        "Dashboard", "Clients", "Inbox", "Alerts", "Outcomes", "Supervision", "Security"
     ]  # fmt: skip
 
 

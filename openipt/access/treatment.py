@@ -16,8 +16,10 @@ from typing import TypeVar
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
+from openipt.accounts import policy
 from openipt.accounts.models import User
-from openipt.audit.services import record_read
+from openipt.audit.models import AuditEvent
+from openipt.audit.services import record, record_read
 from openipt.clients.selectors import accessible_clients
 from openipt.core.http import parse_uuid
 from openipt.treatment.models import (
@@ -28,7 +30,10 @@ from openipt.treatment.models import (
     InventoryPerson,
     ProblemArea,
     ProcessNote,
+    Recording,
     Session,
+    SupervisionFollowUp,
+    SupervisionMeeting,
     TerminationRecord,
     TimelineEvent,
 )
@@ -102,6 +107,26 @@ def access_session(
     return _course_record(Session.objects.all(), course, session_uuid, audit, detail)
 
 
+def access_session_to_cosign(
+    user: User,
+    course_uuid: UUIDLike,
+    session_uuid: UUIDLike,
+    *,
+    audit: HttpRequest | None = None,
+    detail: str = "",
+) -> Session:
+    """A session note ``user`` co-signs (or returns with a comment): one of a course they may
+    read, signed by a clinician in training under them (docs/adr/0018-trainee-co-signature.md).
+    The author, another supervisor, another practice and the client get ``Http404``, whatever
+    state the note is in."""
+    course = access_course(user, course_uuid)
+    session = access_session(course, session_uuid)
+    if not policy.can_cosign(policy.staff_membership(user), session):
+        raise Http404
+    _read(course, session, audit, detail)
+    return session
+
+
 def access_task(
     session: Session, task_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
 ) -> BetweenSessionTask:
@@ -172,3 +197,141 @@ def access_termination(
     """The course's ending record, if begun. With ``audit``, the read is recorded: of the
     record, or of the course while there is none."""
     return _course_single(TerminationRecord.objects.all(), course, audit, detail)
+
+
+def access_session_to_rate(
+    user: User,
+    course_uuid: UUIDLike,
+    session_uuid: UUIDLike,
+    *,
+    audit: HttpRequest | None = None,
+    detail: str = "",
+) -> Session:
+    """A session ``user`` may rate for fidelity (docs/adr/0020-fidelity-ratings.md): one of a
+    course they may read, whose therapist is them or someone they actively supervise. Another
+    supervisor, the administrator, another practice and the client get ``Http404``."""
+    course = access_course(user, course_uuid)
+    session = access_session(course, session_uuid)
+    if not policy.can_rate_fidelity(policy.staff_membership(user), session):
+        raise Http404
+    _read(course, session, audit, detail)
+    return session
+
+
+def access_course_portfolio(
+    user: User,
+    course_uuid: UUIDLike,
+    *,
+    audit: HttpRequest | None = None,
+    detail: str = "",
+) -> Course:
+    """A course whose certification case portfolio ``user`` may see (openipt/care/portfolio.py):
+    one they may read, treated by them or by a clinician they actively supervise. Another
+    supervisor, the administrator, another practice and the client get ``Http404``."""
+    course = access_course(user, course_uuid)
+    if not policy.can_see_portfolio(policy.staff_membership(user), course):
+        raise Http404
+    _read(course, course, audit, detail)
+    return course
+
+
+def access_supervision_meeting(
+    user: User,
+    meeting_uuid: UUIDLike,
+    *,
+    edit: bool = False,
+    audit: HttpRequest | None = None,
+) -> SupervisionMeeting:
+    """A supervision meeting note ``user`` may read (``edit``: change, while a draft): its
+    supervisor, or once signed a supervisee it names. Another supervisor, another practice,
+    the administrator as such and the client get ``Http404``. With ``audit`` the read is
+    recorded against the note (it is about staff; the clients of its cases are recorded when
+    it is signed)."""
+    membership = policy.staff_membership(user)
+    meeting = (
+        SupervisionMeeting.objects.filter(policy.supervision_meetings_q(membership))
+        .select_related("supervisor__user", "signed_by")
+        .filter(uuid=parse_uuid(meeting_uuid))
+        .first()
+    )
+    if meeting is None or not policy.can_read_supervision_meeting(membership, meeting):
+        raise Http404
+    if edit and not policy.can_edit_supervision_meeting(membership, meeting):
+        raise Http404
+    if audit is not None:
+        record(
+            actor=user, action=AuditEvent.Action.READ, obj=meeting,
+            practice_id=meeting.supervisor.practice_id, request=audit,
+        )  # fmt: skip
+    return meeting
+
+
+def access_follow_up(user: User, follow_up_uuid: UUIDLike) -> SupervisionFollowUp:
+    """One of ``user``'s own follow-ups of a signed supervision note; anyone else's is
+    ``Http404``."""
+    membership = policy.staff_membership(user)
+    follow_up = (
+        SupervisionFollowUp.objects.filter(supervisee=membership, meeting__signed_at__isnull=False)
+        .select_related("meeting")
+        .filter(uuid=parse_uuid(follow_up_uuid))
+        .first()
+    )
+    if membership is None or follow_up is None:
+        raise Http404
+    return follow_up
+
+
+# Session recordings (docs/adr/0021-session-recordings.md) --------------------------------
+
+
+def access_session_recordings(
+    user: User,
+    course_uuid: UUIDLike,
+    session_uuid: UUIDLike,
+    *,
+    audit: HttpRequest | None = None,
+    detail: str = "",
+) -> Session:
+    """A session whose recordings ``user`` may reach: one of a course they may read, whose
+    therapist is them or someone they actively supervise. Another supervisor, the
+    administrator, another practice and the client get ``Http404``."""
+    course = access_course(user, course_uuid)
+    session = access_session(course, session_uuid)
+    if not policy.can_access_recording(policy.staff_membership(user), session):
+        raise Http404
+    _read(course, session, audit, detail)
+    return session
+
+
+def access_recording(
+    user: User,
+    course_uuid: UUIDLike,
+    session_uuid: UUIDLike,
+    recording_uuid: UUIDLike,
+    *,
+    audit: HttpRequest | None = None,
+    detail: str = "",
+) -> Recording:
+    """One recording of such a session, not yet deleted; otherwise ``Http404``."""
+    session = access_session_recordings(user, course_uuid, session_uuid)
+    recording = Recording.objects.filter(
+        session=session, uuid=parse_uuid(recording_uuid), deleted_at__isnull=True
+    ).first()
+    if recording is None:
+        raise Http404
+    recording.session = session
+    _read(session.course, recording, audit, detail)
+    return recording
+
+
+def access_recording_consent(
+    user: User, course_uuid: UUIDLike, *, audit: HttpRequest | None = None, detail: str = ""
+) -> Course:
+    """A course whose consent to recording ``user`` records or withdraws: its responsible
+    clinician, with write access. Everyone else gets ``Http404``."""
+    course = access_course(user, course_uuid, write=True)
+    membership = policy.staff_membership(user)
+    if membership is None or not membership.is_clinician or membership.pk != course.clinician_id:
+        raise Http404
+    _read(course, course, audit, detail)
+    return course

@@ -308,3 +308,18 @@ class GrantRefuseForm(forms.Form):
         validators=[no_markup],
         help_text=_("Optional. Kept with the request; not sent to anyone."),
     )
+
+
+class MeasureScheduleForm(forms.Form):
+    """The practice's measurement schedule (off by default)."""
+
+    every_fourth_session = forms.BooleanField(
+        label=_("Ask for PHQ-9 and GAD-7 at least every fourth session"),
+        required=False,
+        help_text=_(
+            "For practices and training programmes that follow the certification schedule: "
+            "the course guidance then asks for both questionnaires whenever three sessions "
+            "have gone by without one."
+        ),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)

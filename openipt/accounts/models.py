@@ -8,12 +8,14 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from openipt.core.models import BaseModel
+from openipt.core.validators import text_limit
 from openipt.core.versioning import Versioned
 
 
@@ -129,6 +131,8 @@ class Practice(Versioned, BaseModel):
     crisis_information = models.TextField(
         _("other crisis information"),
         blank=True,
+        max_length=2000,
+        validators=text_limit(2000),
         help_text=_("Shown to clients: anything else they should know in an emergency."),
     )
     # Shown to clients on every portal page's "Need help now?", the help and safety-plan
@@ -142,6 +146,21 @@ class Practice(Versioned, BaseModel):
     )
     response_time = models.CharField(
         _("when clinicians see answers and messages"), max_length=200, blank=True
+    )
+    # The key behind the research export's pseudonyms and date shifts, created on the first
+    # export and sealed with the field encryption key (docs/adr/0019-research-export.md).
+    research_key = models.CharField(max_length=255, blank=True, default="", editable=False)
+    # A measurement schedule a practice or training programme may choose: the course guidance
+    # then asks for a PHQ-9 and a GAD-7 at least every fourth session (docs/ipt.md §8).
+    measure_every_fourth_session = models.BooleanField(
+        _("ask for PHQ-9 and GAD-7 at least every fourth session"), default=False
+    )
+    # Session recordings are deleted this many days after the supervisor's review (or after
+    # the upload, while not yet reviewed); docs/adr/0021-session-recordings.md.
+    recording_retention_days = models.PositiveSmallIntegerField(
+        _("days to keep session recordings after review"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
     )
 
     def __str__(self) -> str:
@@ -223,7 +242,8 @@ class Membership(BaseModel):
 
 
 class Supervision(BaseModel):
-    """Supervisor ↔ clinician: the supervisor may read the supervisee's clients."""
+    """Supervisor ↔ clinician: the supervisor may read the supervisee's clients, and co-signs
+    the supervisee's session notes while the supervisee is in training under them."""
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     supervisor = models.ForeignKey(
@@ -233,11 +253,20 @@ class Supervision(BaseModel):
         Membership, on_delete=models.PROTECT, related_name="supervisions_received"
     )
     is_active = models.BooleanField(default=True)
+    # In training under this supervisor: the supervisee's signed session notes wait for this
+    # supervisor's co-signature before they are final (docs/adr/0018-trainee-co-signature.md).
+    is_training = models.BooleanField(_("in training under this supervisor"), default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["supervisor", "supervisee"], name="accounts_supervision_unique_pair"
+            ),
+            # One supervisor co-signs a trainee's notes: at most one active training supervision.
+            models.UniqueConstraint(
+                fields=["supervisee"],
+                condition=Q(is_active=True, is_training=True),
+                name="accounts_supervision_one_training_supervisor",
             ),
             models.CheckConstraint(
                 condition=~Q(supervisor=models.F("supervisee")),

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Protocol, TypeGuard, cast
 
-from django.db.models import Q, QuerySet
+from allauth.mfa.models import Authenticator
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from openipt.accounts.models import Membership, RoleGrant, Supervision, User
@@ -57,11 +58,22 @@ def active_membership(user: User | None) -> Membership | None:
     cached = getattr(user, "_openipt_membership", False)
     if cached is not False:
         return cast("Membership | None", cached)
+    # One query for the membership, its practice and whether the user has an authenticator
+    # (the MFA gate asks next on every staff request; openipt/accounts/middleware.py).
     membership = (
-        Membership.objects.select_related("practice").filter(user=user, is_active=True).first()
+        Membership.objects.select_related("practice")
+        .filter(user=user, is_active=True)
+        .annotate(
+            user_has_totp=Exists(
+                Authenticator.objects.filter(user=OuterRef("user"), type=Authenticator.Type.TOTP)
+            )
+        )
+        .first()
     )
-    # Cached on the user object for the rest of the request (an attribute of ours).
+    # Cached on the user object for the rest of the request (attributes of ours).
     user._openipt_membership = membership  # type: ignore[attr-defined]
+    if membership is not None:
+        user._openipt_has_totp = membership.user_has_totp  # type: ignore[attr-defined]
     return membership
 
 
@@ -315,3 +327,298 @@ def can_see_inbox(membership: Membership | None) -> bool:
         and membership.is_staff_member
         and (membership.is_clinician or membership.is_supervisor)
     )
+
+
+# Co-signing a trainee's notes (docs/adr/0018-trainee-co-signature.md). A clinician in training
+# under a supervisor (``Supervision.is_training``) signs as usual, and the note then waits for
+# that supervisor's co-signature before it is final.
+
+
+class SignedNote(Protocol):
+    """A session note as the policy sees one (``treatment.Session``)."""
+
+    @property
+    def signed_by_id(self) -> int | None: ...
+
+
+def is_in_training(membership: Membership | None) -> bool:
+    """Whether this member's notes need a co-signature: they are in training under an active
+    supervisor of their practice."""
+    if not _is_active_staff(membership):
+        return False
+    return Supervision.objects.filter(
+        supervisee=membership,
+        is_active=True,
+        is_training=True,
+        supervisor__is_active=True,
+        supervisor__is_supervisor=True,
+        supervisor__practice_id=membership.practice_id,
+    ).exists()
+
+
+def _trainees(membership: Membership) -> QuerySet[Supervision]:
+    """The active training supervisions in which this member is the supervisor."""
+    return Supervision.objects.filter(
+        supervisor=membership,
+        is_active=True,
+        is_training=True,
+        supervisee__is_active=True,
+        supervisee__practice_id=membership.practice_id,
+    )
+
+
+def cosigner_q(membership: Membership | None) -> Q:
+    """A filter on ``treatment.Session``: the notes this member may co-sign, whatever their
+    state: those signed by someone in training under them. Reading the note also needs read
+    access to the client (``client_access_q``)."""
+    if not _is_active_staff(membership) or not membership.is_supervisor:
+        return Q(pk__in=[])
+    return Q(signed_by_id__in=_trainees(membership).values("supervisee__user_id"))
+
+
+def can_cosign(membership: Membership | None, note: SignedNote) -> bool:
+    """Only the supervisor under whom the note's author is in training co-signs it (or returns
+    it with a comment); not the author, another supervisor, or anyone outside the practice."""
+    if not _is_active_staff(membership) or not membership.is_supervisor:
+        return False
+    if note.signed_by_id is None:
+        return False
+    return _trainees(membership).filter(supervisee__user_id=note.signed_by_id).exists()
+
+
+def can_change_training(actor: Membership | None, supervision: Supervision) -> bool:
+    """Administrators mark a supervisee as in training (or not) under a supervisor; nobody
+    for a supervision of their own, as supervisor or supervisee."""
+    return (
+        can_change_staff_access(actor, supervision.supervisee)
+        and actor is not None
+        and actor.pk != supervision.supervisor_id
+        and supervision.practice_id == actor.practice_id
+    )
+
+
+# The practice outcome dashboard (docs/measures.md "Practice outcomes"): counts and rates over
+# many courses, never one client's record. Administrators see the whole practice; a supervisor
+# sees the courses of the clinicians they actively supervise; nobody else sees it.
+
+
+def can_see_outcomes(membership: Membership | None) -> TypeGuard[Membership]:
+    return _is_active_staff(membership) and (membership.is_admin or membership.is_supervisor)
+
+
+def outcome_clinicians_q(membership: Membership | None) -> Q:
+    """A filter on ``Membership``: the clinicians whose courses the dashboard may count."""
+    if not can_see_outcomes(membership):
+        return Q(pk__in=[])
+    practice = Q(practice_id=membership.practice_id, kind=Membership.Kind.STAFF)
+    if membership.is_admin:
+        return practice
+    return practice & Q(pk__in=_supervisees(membership).values("pk"))
+
+
+def outcome_courses_q(membership: Membership | None) -> Q:
+    """A filter on ``treatment.Course`` matching the courses the dashboard may count."""
+    if not can_see_outcomes(membership):
+        return Q(pk__in=[])
+    practice = Q(clinician__practice_id=membership.practice_id)
+    if membership.is_admin:
+        return practice
+    return practice & Q(clinician_id__in=_supervisees(membership).values("pk"))
+
+
+# Research export (docs/adr/0019-research-export.md): de-identified rows of the whole
+# practice, for its administrators only.
+
+
+def can_export_research(membership: Membership | None) -> TypeGuard[Membership]:
+    return _is_active_staff(membership) and membership.is_admin
+
+
+# Fidelity ratings (docs/adr/0020-fidelity-ratings.md): the therapist rates their own session
+# and each of their active supervisors may rate it too, blind to the other's answers.
+
+
+class RatedCourse(Protocol):
+    """The course of a rated session as the policy sees it (``treatment.Course``)."""
+
+    @property
+    def clinician_id(self) -> int: ...
+
+
+class RatedSession(Protocol):
+    """A session as the fidelity policy sees one (``treatment.Session``)."""
+
+    @property
+    def course(self) -> RatedCourse: ...
+
+
+def is_session_therapist(membership: Membership | None, session: RatedSession) -> bool:
+    """The member is the responsible clinician of the session's course."""
+    return (
+        _is_active_staff(membership)
+        and membership.is_clinician
+        and membership.pk == session.course.clinician_id
+    )
+
+
+def can_rate_fidelity(membership: Membership | None, session: RatedSession) -> bool:
+    """The session's therapist (a self-rating) or an active supervisor of that therapist in
+    the same practice; nobody else: not another supervisor, not an administrator as such, not
+    another practice, not the client."""
+    if is_session_therapist(membership, session):
+        return True
+    if not _is_active_staff(membership) or not membership.is_supervisor:
+        return False
+    return (
+        _supervisees(membership)
+        .filter(pk=session.course.clinician_id, practice_id=membership.practice_id)
+        .exists()
+    )
+
+
+# The certification case portfolio of a concluded course (openipt/care/portfolio.py): the
+# course's clinician and their active supervisors see it; only such a supervisor signs it off.
+
+
+def _supervises_clinician(membership: Membership | None, course: RatedCourse) -> bool:
+    if not _is_active_staff(membership) or not membership.is_supervisor:
+        return False
+    return (
+        _supervisees(membership)
+        .filter(pk=course.clinician_id, practice_id=membership.practice_id)
+        .exists()
+    )
+
+
+def can_see_portfolio(membership: Membership | None, course: RatedCourse) -> bool:
+    """The course's clinician, or an active supervisor of that clinician in the same
+    practice; not another supervisor, an administrator as such, another practice or the
+    client."""
+    if _is_active_staff(membership) and membership.pk == course.clinician_id:
+        return True
+    return _supervises_clinician(membership, course)
+
+
+def can_sign_off_portfolio(membership: Membership | None, course: RatedCourse) -> bool:
+    """Only an active supervisor of the course's clinician signs the portfolio off (never
+    the clinician, even one who is also a supervisor)."""
+    if membership is not None and membership.pk == course.clinician_id:
+        return False
+    return _supervises_clinician(membership, course)
+
+
+# Supervision records and the supervisor's workspace (docs/user/supervision.md): a supervisor
+# writes notes of meetings with the people they actively supervise; a note is read by its
+# supervisor and, once signed, by the supervisees it names; nobody else.
+
+
+class SupervisionRecord(Protocol):
+    """A supervision meeting note as the policy sees one (``treatment.SupervisionMeeting``)."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def supervisor_id(self) -> int: ...
+
+    @property
+    def signed_at(self) -> object: ...
+
+
+def can_keep_supervision(membership: Membership | None) -> TypeGuard[Membership]:
+    """An active supervisor: writes supervision notes and has the supervisor's workspace."""
+    return _is_active_staff(membership) and membership.is_supervisor
+
+
+def supervisees_of(membership: Membership | None) -> QuerySet[Membership]:
+    """The active staff members this member actively supervises in their own practice."""
+    if not can_keep_supervision(membership):
+        return Membership.objects.none()
+    return _supervisees(membership).filter(
+        practice_id=membership.practice_id, kind=Membership.Kind.STAFF
+    )
+
+
+def can_edit_supervision_meeting(membership: Membership | None, meeting: SupervisionRecord) -> bool:
+    """The supervisor who wrote it, while it is a draft."""
+    return (
+        can_keep_supervision(membership)
+        and meeting.supervisor_id == membership.pk
+        and meeting.signed_at is None
+    )
+
+
+def can_amend_supervision_meeting(
+    membership: Membership | None, meeting: SupervisionRecord
+) -> bool:
+    """The supervisor who wrote and signed it."""
+    return (
+        can_keep_supervision(membership)
+        and meeting.supervisor_id == membership.pk
+        and meeting.signed_at is not None
+    )
+
+
+def supervision_meetings_q(membership: Membership | None) -> Q:
+    """A filter on ``treatment.SupervisionMeeting``: the notes this member may read. Its
+    supervisor reads it, drafts included; a supervisee reads the signed notes naming them."""
+    if not _is_active_staff(membership):
+        return Q(pk__in=[])
+    own = Q(supervisor_id=membership.pk) if membership.is_supervisor else Q(pk__in=[])
+    named = Q(signed_at__isnull=False, pk__in=membership.supervision_meetings.values("pk"))
+    return Q(supervisor__practice_id=membership.practice_id) & (own | named)
+
+
+def can_read_supervision_meeting(membership: Membership | None, meeting: SupervisionRecord) -> bool:
+    """The same rule as ``supervision_meetings_q``, for one note already in hand."""
+    if not _is_active_staff(membership):
+        return False
+    if membership.is_supervisor and meeting.supervisor_id == membership.pk:
+        return True
+    return (
+        meeting.signed_at is not None
+        and membership.supervision_meetings.filter(pk=meeting.pk).exists()
+    )
+
+
+# Session recordings (docs/adr/0021-session-recordings.md): the therapist of the session and
+# their active supervisors in the same practice play them; nobody else reaches them at all.
+
+
+def can_access_recording(membership: Membership | None, session: RatedSession) -> bool:
+    """The session's therapist or an active supervisor of that therapist in the same practice:
+    not another supervisor, not an administrator as such, not another practice, not the
+    client."""
+    return can_rate_fidelity(membership, session)
+
+
+def can_upload_recording(membership: Membership | None, session: RatedSession) -> bool:
+    """Only the session's therapist uploads its recording (and records or withdraws the
+    consent to it)."""
+    return is_session_therapist(membership, session)
+
+
+def can_review_recording(membership: Membership | None, session: RatedSession) -> bool:
+    """A supervisor of the therapist comments on a recording and marks it reviewed."""
+    return can_access_recording(membership, session) and not is_session_therapist(
+        membership, session
+    )
+
+
+# Letters and reports (docs/user/letters.md).
+
+
+def can_write_letters(membership: Membership | None, client: ClientRecord) -> bool:
+    """Letters about a client are written, downloaded and printed by the clinicians on the
+    client's care team. A supervisor reads them (through course read access) but writes
+    none; an administrator as such writes none either."""
+    return (
+        _is_active_staff(membership)
+        and membership.is_clinician
+        and can_access_client(membership, client, write=True)
+    )
+
+
+def can_edit_letter_templates(membership: Membership | None) -> bool:
+    """The practice's letter wording is the practice's to manage."""
+    return can_manage_practice(membership)

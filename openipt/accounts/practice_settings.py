@@ -84,3 +84,33 @@ def crisis_settings_of(practice: Practice) -> CrisisSettings:
 def crisis_lines_as_rows(lines: Sequence[CrisisLine]) -> list[dict[str, str]]:
     """Initial data for the form's rows of crisis lines."""
     return [asdict(line) for line in lines]
+
+
+@transaction.atomic
+def practice_measure_schedule_update(
+    *,
+    actor: User,
+    practice: Practice,
+    every_fourth_session: bool,
+    version: int | None,
+    request: HttpRequest | None = None,
+) -> Practice:
+    """Turn the measurement schedule on or off: with it, the course guidance asks for a PHQ-9
+    and a GAD-7 at least every fourth session. Administrators of that practice only; a stale
+    ``version`` is refused (``EditConflict``)."""
+    membership = policy.staff_membership(actor)
+    if not policy.can_manage_practice(membership) or membership is None:
+        raise PermissionDenied
+    if membership.practice_id != practice.pk:
+        raise PermissionDenied
+    changes = {"measure_every_fourth_session": every_fourth_session}
+    saved = update_versioned(practice, version=version, changes=changes)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.ADMIN,
+        obj=saved,
+        practice_id=saved.pk,
+        request=request,
+        detail=f"measurement schedule {'on' if every_fourth_session else 'off'}",
+    )
+    return saved

@@ -218,3 +218,29 @@ def outbox_trouble_count(admin: Membership) -> int:
     return OutboxEmail.objects.filter(
         practice_id=admin.practice_id, sent_at__isnull=True, dead_at__isnull=False
     ).count()
+
+
+def supervisions_of(membership: Membership) -> QuerySet[Supervision]:
+    """The member's active supervisions as supervisee, with their supervisors' names (the
+    staff page marks each as training or not)."""
+    return (
+        Supervision.objects.filter(supervisee=membership, is_active=True)
+        .select_related("supervisor__user")
+        .order_by("supervisor__user__full_name", "pk")
+    )
+
+
+def access_supervision(
+    admin: Membership, membership: Membership, uuid: str | uuid_lib.UUID
+) -> Supervision:
+    """One active supervision of ``membership`` (a member of the admin's practice); 404
+    otherwise."""
+    found = (
+        supervisions_of(membership)
+        .filter(practice_id=admin.practice_id, uuid=parse_uuid(uuid))
+        .select_related("supervisee__user")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found

@@ -33,6 +33,7 @@ from openipt.accounts.models import (
 )
 from openipt.accounts.policy import (
     active_membership,
+    can_change_training,
     can_decide_grant,
     can_manage_practice,
     grants_need_second_admin,
@@ -572,6 +573,63 @@ def _supervision_start(*, supervisee: Membership, supervisor_id: int) -> Supervi
     row.is_active = True
     row.full_clean()
     row.save()
+    return row
+
+
+@transaction.atomic
+def supervision_training_set(
+    *,
+    actor: User,
+    supervision: Supervision,
+    is_training: bool,
+    request: HttpRequest | None = None,
+) -> Supervision:
+    """Mark the supervisee as in training under this supervisor, or no longer: while in
+    training, their signed session notes wait for this supervisor's co-signature
+    (docs/adr/0018-trainee-co-signature.md). It takes effect at once: it gives nobody access
+    to anything (the supervisor already reads the supervisee's records) and only holds notes
+    back, so it needs no second administrator; the audit log and the weekly summary carry it.
+    Nobody changes it for a supervision of their own."""
+    row = (
+        Supervision.objects.select_for_update()
+        .select_related("supervisor__user", "supervisee__user")
+        .get(pk=supervision.pk)
+    )
+    admin = _acting_admin(actor, row.practice_id)
+    if not can_change_training(admin, row):
+        raise ValidationError(
+            _(
+                "You cannot change training in a supervision of your own. "
+                "Another administrator must do it."
+            )
+        )
+    if not row.is_active:
+        raise ValidationError(_("This supervision has ended."))
+    if row.is_training == is_training:
+        return row
+    others = Supervision.objects.filter(supervisee_id=row.supervisee_id, is_active=True)
+    if is_training and others.filter(is_training=True).exclude(pk=row.pk).exists():
+        raise ValidationError(
+            _(
+                "%(name)s is already in training under another supervisor. End that training "
+                "first: one supervisor co-signs a trainee's notes."
+            )
+            % {"name": row.supervisee.user.get_full_name()}
+        )
+    row.is_training = is_training
+    row.full_clean()
+    row.save()
+    state = "started" if is_training else "ended"
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.ADMIN,
+        obj=row.supervisee,
+        practice_id=row.practice_id,
+        request=request,
+        detail=(
+            f"training of {row.supervisee.user.email} under {row.supervisor.user.email}: {state}"
+        ),
+    )
     return row
 
 

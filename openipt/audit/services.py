@@ -32,7 +32,7 @@ import json
 import uuid as uuid_lib
 from typing import Any, Protocol
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -136,6 +136,39 @@ def record(
             raise ValueError("The client belongs to another practice than the event")
         practice_id = client.practice_id
     known_actor = actor is not None and actor.pk is not None
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            return _append(
+                actor=actor if known_actor else None, action=action, object_type=object_type,
+                object_id=object_id, client=client, practice_id=practice_id, request=request,
+                detail=detail,
+            )  # fmt: skip
+        except IntegrityError:
+            # Another writer appended after the head this one read (the unique ``prev_hash``
+            # refused the fork): read the new head and append after it.
+            if attempt == APPEND_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: How often an append that lost the race for the chain's head reads the head again. The
+#: chain lock (an advisory lock on PostgreSQL, the write lock of an IMMEDIATE transaction
+#: on SQLite) normally leaves nothing to race for; this covers a database that cannot lock.
+APPEND_ATTEMPTS = 5
+
+
+def _append(
+    *,
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    client: Subject | None,
+    practice_id: int | None,
+    request: HttpRequest | None,
+    detail: str,
+) -> AuditEvent:
+    known_actor = actor is not None
     with transaction.atomic():
         _lock_chain()
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()

@@ -1,19 +1,25 @@
 """Maps a course's records onto ``protocol.CourseState`` and asks the protocol for guidance.
 
-A selector-level adapter: it reads only what the caller has already fetched (the course with
-``selectors.COURSE_PREFETCH`` applied), so it runs no queries of its own and the caseload's
+A selector-level adapter: it reads what the caller has already fetched (the course with
+``selectors.COURSE_PREFETCH`` applied) and, unless the caller passes them, the course's
+open risk alerts in one query; a list page passes the alerts of all its courses, so its
 query count does not grow with its length.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from openipt.measures import selectors as measure_selectors
+from openipt.measures.models import RiskAlert
 from openipt.treatment import formats, protocol
 from openipt.treatment.models import (
     Course,
@@ -54,6 +60,7 @@ def _session_record(session: Session) -> protocol.SessionRecord:
         techniques=tuple(session.techniques_used),
         tasks_set=1 if session.tasks_set.strip() else 0,
         risk_checked=session.risk_check != Session.Risk.NOT_ASKED,
+        risk_concerns=session.risk_check == Session.Risk.CONCERNS,
         signed=session.is_signed,
     )
 
@@ -109,6 +116,36 @@ def latest_measure(course: Course) -> protocol.MeasureResult | None:
     return max(results, key=lambda m: (m.on or dt.date.min, m.session_number or 0), default=None)
 
 
+#: The practice's measurement schedule, when it chose one: every how many sessions.
+SCHEDULE_EVERY = 4
+ANXIETY_CODES = ("GAD-7",)
+
+
+def measure_schedule(course: Course) -> int | None:
+    """``SCHEDULE_EVERY`` when the course's practice asks for PHQ-9 and GAD-7 at least every
+    fourth session, else ``None`` (no query when the practice was fetched with the course)."""
+    return SCHEDULE_EVERY if course.client.practice.measure_every_fourth_session else None
+
+
+def anxiety_measures(course: Course) -> tuple[protocol.MeasureResult, ...]:
+    """The course's valid GAD-7 totals (a translation scored as the GAD-7 counts), one query;
+    read only while a measurement schedule is on."""
+    rows = measure_selectors.completed_administrations().filter(
+        Q(instrument__code__in=ANXIETY_CODES) | Q(instrument__same_as__in=ANXIETY_CODES),
+        course=course,
+        total__isnull=False,
+    )
+    return tuple(
+        protocol.MeasureResult(
+            instrument=row.instrument.same_as or row.instrument.code,
+            total=float(row.total or 0),
+            on=timezone.localdate(row.completed_at) if row.completed_at else None,
+            session_number=row.session.number if row.session else None,
+        )
+        for row in rows
+    )
+
+
 def course_state(course: Course) -> protocol.CourseState:
     sessions = list(course.sessions.all())
     people = [p for p in course.inventory.all() if p.snapshot == InventoryPerson.Snapshot.START]
@@ -117,6 +154,7 @@ def course_state(course: Course) -> protocol.CourseState:
     carried = carried_baseline(course)
     if carried is not None:
         measures = (carried, *measures)
+    every = measure_schedule(course)
     return protocol.CourseState(
         format=formats.FormatCode(course.format),
         planned_sessions=course.planned_sessions,
@@ -158,6 +196,8 @@ def course_state(course: Course) -> protocol.CourseState:
             protocol.TaskMark(code=m.task_code, status=protocol.MarkStatus(m.status))
             for m in course.task_statuses.all()
         ),
+        measure_every=every,
+        anxiety_measures=anxiety_measures(course) if every is not None else (),
     )
 
 
@@ -172,6 +212,33 @@ class ShownItem:
     reason: str
     rule_text: str = ""
     task: str = ""  # the §3 task's short label, when the item is about one
+    url: str = ""  # where the item is dealt with, when that is not the task mark
+    markable: bool = True  # a clinician may mark it done, not applicable or deferred
+
+
+#: The severity of an open critical-item alert: above every protocol item.
+RISK = "risk"
+
+
+def _alert_item(alert: RiskAlert) -> ShownItem:
+    """An open critical-item alert as the first guidance item. It cannot be marked away:
+    it ends when someone acknowledges the alert with what was done."""
+    raised = timezone.localtime(alert.raised_at)
+    return ShownItem(
+        "risk.alert_open",
+        None,
+        RISK,
+        _(
+            "%(instrument)s on %(date)s had an answer about self-harm or safety that nobody "
+            "has responded to yet: check in with the client and record what was done."
+        )
+        % {
+            "instrument": alert.administration.instrument.code,
+            "date": date_format(raised, "j M"),
+        },
+        url=reverse("measures:alert-detail", args=[alert.uuid]),
+        markable=False,
+    )
 
 
 def _shown(item: protocol.GuidanceItem) -> ShownItem:
@@ -230,11 +297,19 @@ _DUE = (protocol.Severity.OVERDUE, protocol.Severity.DUE)
 
 
 def guidance_for(
-    course: Course, *, today: dt.date | None = None, appointment_today: bool = False
+    course: Course,
+    *,
+    today: dt.date | None = None,
+    appointment_today: bool = False,
+    open_alerts: Sequence[RiskAlert] | None = None,
 ) -> CourseGuidance:
     """The protocol's guidance for a course, folded and merged with the phase's tasks
-    (``protocol.worklist``), with the page's next action."""
+    (``protocol.worklist``), with the page's next action. The course's open risk alerts
+    come first, whatever the protocol says (one query unless the caller passes
+    ``open_alerts``, as a list page does for all its courses at once)."""
     today = today or timezone.localdate()
+    if open_alerts is None:
+        open_alerts = measure_selectors.open_alerts_by_course([course.pk]).get(course.pk, [])
     state = course_state(course)
     result = protocol.evaluate(state, today=today)
     work = protocol.worklist(state, result)
@@ -244,7 +319,8 @@ def guidance_for(
         phase_label=phase_label(str(result.phase)),
         sessions_held=result.sessions_held,
         next_session=result.next_session,
-        due=tuple(_shown(i) for i in work.todo if i.severity in _DUE),
+        due=tuple(_alert_item(a) for a in open_alerts)
+        + tuple(_shown(i) for i in work.todo if i.severity in _DUE),
         warnings=tuple(_shown(i) for i in work.todo if i.severity not in _DUE),
         each_session=tuple(_(spec.label) for spec in work.each_session),
         settled=tuple(

@@ -276,8 +276,13 @@ class CaseloadRow:
         return sum(1 for item in self.guidance.due if str(item.severity) == "overdue")
 
     @property
+    def risk_count(self) -> int:
+        """Open risk alerts heading the guidance (``guidance.RISK``)."""
+        return sum(1 for item in self.guidance.due if str(item.severity) == guidance_lib.RISK)
+
+    @property
     def due_count(self) -> int:
-        return len(self.guidance.due) - self.overdue_count
+        return sum(1 for item in self.guidance.due if str(item.severity) == "due")
 
 
 _NO_APPOINTMENT = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -323,20 +328,21 @@ def caseload(
     courses = (
         _courses(user, write=True)
         .filter(status__in=[Course.Status.ASSESSMENT, Course.Status.ACTIVE])
-        .select_related("client", "formulation", "termination")
+        .select_related("client__practice", "formulation", "termination")
         .prefetch_related(*COURSE_PREFETCH)
     )
     if course_format:
         courses = courses.filter(format=course_format)
     fetched = list(courses)
     glances = course_glances(user, [course.pk for course in fetched])
+    alerts = measure_selectors.open_alerts_by_course(course.pk for course in fetched)
     rows = []
     for course in fetched:
         last = max(course.sessions.all(), key=lambda s: s.number, default=None)
         row = CaseloadRow(
             course,
             last.number if last else 0,
-            guidance_lib.guidance_for(course),
+            guidance_lib.guidance_for(course, open_alerts=alerts.get(course.pk, [])),
             risk_concerns=last is not None and last.risk_check == Session.Risk.CONCERNS,
             glance=glances.get(course.pk, Glance()),
         )

@@ -166,7 +166,11 @@ class CareTeamAddForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind of consent"), choices=ConsentRecord.Kind.choices)
+    # Consent to recording is given per course, on the course page.
+    kind = forms.ChoiceField(
+        label=_("Kind of consent"),
+        choices=[c for c in ConsentRecord.Kind.choices if c[0] != ConsentRecord.Kind.RECORDING],
+    )
     consented_on = forms.DateField(
         label=_("Date of consent"),
         input_formats=DATE_FORMATS,
@@ -209,6 +213,7 @@ class EmergencyAccessForm(forms.Form):
     date_of_birth = forms.DateField(
         label=_("Date of birth"),
         required=False,
+        validators=[validate_birth_date],
         input_formats=DATE_FORMATS,
         error_messages={"invalid": DATE_INVALID},
         help_text=DATE_HELP,

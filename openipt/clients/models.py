@@ -13,6 +13,7 @@ from openipt.clients.validators import (
     validate_not_future,
 )
 from openipt.core.models import BaseModel
+from openipt.core.validators import text_limit
 from openipt.core.versioning import Versioned
 
 NO_MARKUP = [reject_angle_brackets]
@@ -41,7 +42,9 @@ class Client(BaseModel, Versioned):
     date_of_birth = models.DateField(_("date of birth"), validators=[validate_birth_date])
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, validators=NO_MARKUP, blank=True)
-    address = models.TextField(_("address"), max_length=500, validators=NO_MARKUP, blank=True)
+    address = models.TextField(
+        _("address"), max_length=500, validators=[*NO_MARKUP, *text_limit(500)], blank=True
+    )
     preferred_language = models.CharField(
         _("preferred language"), max_length=40, validators=NO_MARKUP, blank=True
     )
@@ -160,6 +163,10 @@ class ConsentRecord(BaseModel):
         TREATMENT = "treatment", _("Consent to treatment")
         PORTAL = "portal", _("Consent to use the client portal")
         CONTACT = "contact", _("Consent to be contacted")
+        # Letters (docs/user/letters.md): sending or printing one needs its recipient's kind.
+        SHARE_REFERRER = "share_referrer", _("Consent to send letters to the referrer or GP")
+        SHARE_SUMMARY = "share_summary", _("Consent to be given a written progress summary")
+        RECORDING = "recording", _("Consent to audio recording of sessions")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="consents")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TREATMENT)
@@ -169,6 +176,12 @@ class ConsentRecord(BaseModel):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # A consent can be withdrawn; the record stays, with when.
+    revoked_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
 
 
 class EmergencyAccess(BaseModel):

@@ -1,14 +1,19 @@
-"""Field validators for client records (also used by the forms, so messages match)."""
+"""Field validators for client records (also used by the forms, so messages match).
+
+The date ranges live in ``openipt.core.validators``, shared by every app; the names here
+are kept for the client record's fields and the migrations that refer to them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
+from openipt.core import validators as core
+
+EARLIEST_BIRTH_DATE = core.EARLIEST_BIRTH_DATE
 
 
 def reject_angle_brackets(value: str) -> None:
@@ -18,15 +23,10 @@ def reject_angle_brackets(value: str) -> None:
 
 
 def validate_birth_date(value: dt.date) -> None:
-    if value > timezone.localdate():
-        raise ValidationError(_("The date of birth cannot be in the future."), code="future")
-    if value < EARLIEST_BIRTH_DATE:
-        raise ValidationError(
-            _("Please check the year: dates of birth before 1900 are not accepted."),
-            code="too_early",
-        )
+    """A date of birth: 1900-01-01 to today."""
+    core.validate_birth_date(value)
 
 
 def validate_not_future(value: dt.date) -> None:
-    if value > timezone.localdate():
-        raise ValidationError(_("This date cannot be in the future."), code="future")
+    """A date of care that has happened (a consent, a diary day): 2000-01-01 to today."""
+    core.validate_past_clinical_date(value)

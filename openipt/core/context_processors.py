@@ -14,6 +14,9 @@ _SECTION_BY_NAMESPACE = {
     "scheduling": "schedule",
     "audit": "audit",
     "inbox": "inbox",
+    "outcomes": "outcomes",
+    "research": "research",
+    "supervision": "supervision",
 }
 _SECTION_BY_NAME = {
     "measures:instruments": "questionnaires",

@@ -14,7 +14,9 @@ the same as an ``Idempotency-Key`` header. ``SubmissionMiddleware``:
    gets its redirect, or a "still being saved" page if it takes longer.
 
 Sign-in pages (``/accounts/``) are left alone: allauth's flows rotate the session and
-handle repeats themselves. Tokens are bound to the user who sent them.
+handle repeats themselves. Tokens are bound to the user who sent them; a token sent signed
+out by a form that signs the person in (accepting an invitation, choosing a portal password)
+is answered with its redirect when the now signed-in browser sends it again.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class SubmissionMiddleware:
             first = Submission.objects.filter(key=key).first()
             if first is None:  # the first attempt was refused or failed: this one may run
                 return self(request)
-            if first.user_id != user_id:
+            if first.user_id is not None and first.user_id != user_id:
                 return HttpResponse(status=400)
             if first.status == Submission.Status.DONE:
                 return HttpResponseRedirect(first.location)

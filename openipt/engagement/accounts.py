@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openipt.accounts import policy
-from openipt.accounts.models import Membership, User
+from openipt.accounts.models import Membership, Practice, User
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
@@ -32,6 +32,25 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 INVITATION_DAYS = 7
+
+
+class CrisisContactsMissing(ValidationError):
+    """The practice has not yet said whom its clients should call in a crisis, so no client
+    may be invited to the portal: every portal page offers those contacts."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Clients can be invited to the portal once the practice has added its crisis "
+                "contacts, which every portal page shows them."
+            ),
+            code="no_crisis_contacts",
+        )
+
+
+def practice_ready_for_portal(practice: Practice) -> bool:
+    """Whether the practice's clients can be invited: it has crisis contacts."""
+    return practice.has_crisis_contacts
 
 
 def _hash(token: str) -> str:
@@ -64,8 +83,11 @@ def pending_portal_invitations(client: Client) -> Sequence[PortalInvitation]:
 def portal_invite(
     *, actor: User, client: Client, email: str, request: HttpRequest | None = None
 ) -> tuple[PortalInvitation, str]:
-    """Invite the client by email; earlier pending invitations stop working."""
+    """Invite the client by email; earlier pending invitations stop working. Refused with
+    ``CrisisContactsMissing`` until the practice has crisis contacts."""
     _require_write(actor, client)
+    if not practice_ready_for_portal(Practice.objects.get(pk=client.practice_id)):
+        raise CrisisContactsMissing
     email = User.objects.normalize_email(email.strip()).lower()
     if portal_user(client) is not None:
         raise ValidationError(

@@ -1,11 +1,17 @@
 """The staff inbox: what clients did in the portal that a member of their care team has not
 read yet (docs/user/calendar-and-inbox.md).
 
-Four kinds of item, newest first: a message from the client, a diary entry, a report on a
-between-session task (the client said how it went) and a questionnaire the client
-completed. Only clients on whose active care team the member is (the policy's write
+Four kinds of item from clients, newest first: a message from the client, a diary entry, a
+report on a between-session task (the client said how it went) and a questionnaire the
+client completed. Only clients on whose active care team the member is (the policy's write
 access) are included: a supervisor reads a supervisee's records but has no inbox for them,
 and nobody outside the care team sees anything.
+
+Two kinds come first, about a trainee's session notes (docs/adr/0018-trainee-co-signature.md):
+a note waiting for the member's co-signature, for the supervisor under whom its author is in
+training (``policy.cosigner_q``), and a note of the member's own that their supervisor
+returned with a comment. Each stays in the inbox until it is dealt with (co-signed or
+returned; answered with an amendment); read state does not apply to them.
 
 Read state: messages keep ``Message.read_at`` (set when the care team opens the
 conversation, or here); the other kinds are read per person (``InboxRead``). An item is
@@ -36,7 +42,7 @@ from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
 from openipt.engagement.models import DiaryEntry, InboxRead, Message
 from openipt.measures.models import Administration
-from openipt.treatment.models import BetweenSessionTask
+from openipt.treatment.models import BetweenSessionTask, CoSign, Session
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -50,8 +56,14 @@ MESSAGE = "message"
 DIARY = InboxRead.Kind.DIARY.value
 TASK = InboxRead.Kind.TASK.value
 QUESTIONNAIRE = InboxRead.Kind.QUESTIONNAIRE.value
-KINDS: tuple[str, ...] = (MESSAGE, DIARY, TASK, QUESTIONNAIRE)
+COSIGN = "cosign"
+RETURNED = "returned"
+KINDS: tuple[str, ...] = (COSIGN, RETURNED, MESSAGE, DIARY, TASK, QUESTIONNAIRE)
+# Kinds that stay in the inbox until they are dealt with (no read state).
+PENDING_KINDS = frozenset({COSIGN, RETURNED})
 KIND_LABELS: dict[str, _StrPromise] = {
+    COSIGN: _("Note to co-sign"),
+    RETURNED: _("Note returned"),
     MESSAGE: _("Message"),
     DIARY: _("Diary entry"),
     TASK: _("Task report"),
@@ -69,11 +81,16 @@ class InboxItem:
     uuid: uuid_lib.UUID
     at: dt.datetime
     client: Client
-    record: Any  # the Message, DiaryEntry, BetweenSessionTask or Administration
+    record: Any  # the Message, DiaryEntry, BetweenSessionTask, Administration or Session
 
     @property
     def label(self) -> str:
         return str(KIND_LABELS[self.kind])
+
+    @property
+    def is_pending(self) -> bool:
+        """Stays until dealt with (a note to co-sign): it cannot be marked read."""
+        return self.kind in PENDING_KINDS
 
     @property
     def band_label(self) -> str:
@@ -91,10 +108,13 @@ class InboxCounts:
     diary: int = 0
     tasks: int = 0
     questionnaires: int = 0
+    cosign: int = 0
+    returned: int = 0
 
     @property
     def total(self) -> int:
-        return self.messages + self.diary + self.tasks + self.questionnaires
+        clients = self.messages + self.diary + self.tasks + self.questionnaires
+        return clients + self.cosign + self.returned
 
 
 # --- what is new -----------------------------------------------------------------------
@@ -107,6 +127,31 @@ class _Source:
     client: str  # the lookup from the item to its client
     rows: Callable[[], QuerySet[Any]]  # every item of the kind sent by clients
     related: tuple[str, ...]
+    # A kind with its own rule for whom it is meant (not the care team), new until dealt with.
+    scope: Callable[[Membership | None], QuerySet[Any]] | None = None
+
+
+def notes_to_cosign(membership: Membership | None) -> QuerySet[Session]:
+    """The session notes waiting for this member's co-signature: signed by a clinician in
+    training under them, of a client they may read."""
+    readable = Client.objects.filter(policy.client_access_q(membership))
+    return Session.objects.filter(
+        policy.cosigner_q(membership),
+        cosign_status=CoSign.AWAITING,
+        course__client__in=readable,
+    )
+
+
+def notes_returned(membership: Membership | None) -> QuerySet[Session]:
+    """The member's own signed notes that their supervisor returned with a comment, of
+    clients on whose care team they still are (they answer with an amendment)."""
+    if membership is None:
+        return Session.objects.none()
+    return Session.objects.filter(
+        signed_by_id=membership.user_id,
+        cosign_status=CoSign.RETURNED,
+        course__client__in=care_team_clients(membership),
+    )
 
 
 SOURCES: dict[str, _Source] = {
@@ -129,6 +174,14 @@ SOURCES: dict[str, _Source] = {
         ),
         ("client", "course", "instrument"),
     ),
+    COSIGN: _Source(
+        COSIGN, "updated_at", "course__client", lambda: Session.objects.all(),
+        ("course__client", "signed_by"), scope=notes_to_cosign,
+    ),
+    RETURNED: _Source(
+        RETURNED, "updated_at", "course__client", lambda: Session.objects.all(),
+        ("course__client",), scope=notes_returned,
+    ),
 }  # fmt: skip
 
 
@@ -138,7 +191,10 @@ def care_team_clients(membership: Membership | None) -> QuerySet[Client]:
 
 
 def _in_scope(source: _Source, membership: Membership | None) -> QuerySet[Any]:
-    """Every item of ``source``'s kind from the member's care-team clients (read or not)."""
+    """Every item of ``source``'s kind from the member's care-team clients (read or not), or,
+    for a kind with its own scope, every item meant for the member."""
+    if source.scope is not None:
+        return source.scope(membership)
     lookup = {f"{source.client}__in": care_team_clients(membership)}
     return source.rows().filter(**lookup)
 
@@ -146,10 +202,12 @@ def _in_scope(source: _Source, membership: Membership | None) -> QuerySet[Any]:
 def _unread(
     source: _Source, membership: Membership | None, *, client: Client | None = None
 ) -> QuerySet[Any]:
-    since = timezone.now() - WINDOW
-    rows = _in_scope(source, membership).filter(**{f"{source.at}__gte": since})
+    rows = _in_scope(source, membership)
     if client is not None:
         rows = rows.filter(**{source.client: client})
+    if source.scope is not None:  # new until dealt with, however old
+        return rows
+    rows = rows.filter(**{f"{source.at}__gte": timezone.now() - WINDOW})
     if source.kind == MESSAGE:
         return rows.filter(read_at__isnull=True)
     seen = InboxRead.objects.filter(
@@ -170,7 +228,10 @@ def inbox_counts(membership: Membership | None, *, client: Client | None = None)
     """How many new items of each kind (for one client when given), in one query."""
     if membership is None or membership.pk is None or not policy.can_see_inbox(membership):
         return InboxCounts()
-    names = {MESSAGE: "messages", DIARY: "diary", TASK: "tasks", QUESTIONNAIRE: "questionnaires"}
+    names = {
+        MESSAGE: "messages", DIARY: "diary", TASK: "tasks", QUESTIONNAIRE: "questionnaires",
+        COSIGN: "cosign", RETURNED: "returned",
+    }  # fmt: skip
     subqueries = {
         names[kind]: _count(_unread(source, membership, client=client))
         for kind, source in SOURCES.items()
@@ -187,7 +248,8 @@ def inbox_items(
     kind: str | None = None,
     limit: int = LIMIT,
 ) -> list[InboxItem]:
-    """The newest new items (at most ``limit``), one query per kind."""
+    """The newest new items (at most ``limit``), one query per kind; notes to co-sign or to
+    amend first, as they wait on the member."""
     if membership is None or not policy.can_see_inbox(membership):
         return []
     items: list[InboxItem] = []
@@ -201,11 +263,12 @@ def inbox_items(
         )
         items.extend(_item(source, row) for row in rows)
     items.sort(key=lambda item: item.at, reverse=True)
+    items.sort(key=lambda item: not item.is_pending)  # stable: newest first within each
     return items[:limit]
 
 
 def _item(source: _Source, row: Any) -> InboxItem:
-    client = row.course.client if source.kind == TASK else row.client
+    client = row.course.client if source.kind in (TASK, COSIGN, RETURNED) else row.client
     return InboxItem(source.kind, row.uuid, getattr(row, source.at), client, row)
 
 
@@ -236,9 +299,12 @@ def inbox_item_mark_read(
     *, actor: User, kind: str, item_uuid: uuid_lib.UUID, request: HttpRequest | None = None
 ) -> InboxItem:
     """Mark one item read for ``actor`` (a message: for the care team). Idempotent; audited.
-    ``InboxItemNotFound`` when the item is not in the actor's inbox."""
+    ``InboxItemNotFound`` when the item is not in the actor's inbox. A pending item (a note
+    to co-sign) has no read state: it is found and returned, and nothing is written."""
     membership = _member(actor)
     item = _find(membership, kind, item_uuid)
+    if item.is_pending:
+        return item
     now = timezone.now()
     if kind == MESSAGE:
         Message.objects.filter(pk=item.record.pk, read_at__isnull=True).update(read_at=now)
@@ -267,6 +333,8 @@ def inbox_mark_all_read(
     now = timezone.now()
     per_client: dict[int, tuple[Client, int]] = {}
     for source in SOURCES.values():
+        if source.kind in PENDING_KINDS:
+            continue
         rows: list[Model] = list(_unread(source, membership, client=client).select_related(
             source.client
         ))  # fmt: skip

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import Membership
 from openipt.clients.validators import reject_angle_brackets, validate_birth_date
+from openipt.core.validators import validate_clinical_date
 from openipt.engagement.consultation import Booking
 
 
@@ -31,6 +32,7 @@ class BookForm(forms.Form):
     starts_at = forms.DateTimeField(
         label=_("Consultation date and time (optional)"),
         required=False,
+        validators=[validate_clinical_date],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("In the practice's time zone. Leave empty to book it later."),
     )

@@ -18,6 +18,7 @@ from openipt.accounts.models import Membership, Practice
 from openipt.clients.models import NO_MARKUP, Client
 from openipt.clients.validators import validate_not_future
 from openipt.core.models import BaseModel
+from openipt.core.validators import text_limit
 
 
 class ConsultationRequest(BaseModel):
@@ -43,7 +44,9 @@ class ConsultationRequest(BaseModel):
         validators=NO_MARKUP,
         blank=True,
     )
-    reason = models.TextField(_("reason"), max_length=500, validators=NO_MARKUP, blank=True)
+    reason = models.TextField(
+        _("reason"), max_length=500, validators=[*NO_MARKUP, *text_limit(500)], blank=True
+    )
     consent_to_contact = models.BooleanField(_("consent to be contacted"), default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     closed_reason = models.CharField(
@@ -134,7 +137,9 @@ class DiaryEntry(BaseModel):
     entry_date = models.DateField(_("day"), validators=[validate_not_future])
     mood = models.PositiveSmallIntegerField(_("mood (0 = very low, 10 = very good)"))
     with_whom = models.CharField(_("with whom"), max_length=200, blank=True)
-    what_happened = models.TextField(_("what happened"), max_length=2000, blank=True)
+    what_happened = models.TextField(
+        _("what happened"), max_length=2000, blank=True, validators=text_limit(2000)
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -156,7 +161,7 @@ class Message(BaseModel):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     from_client = models.BooleanField(default=False)
-    body = models.TextField(_("message"), max_length=5000)
+    body = models.TextField(_("message"), max_length=5000, validators=text_limit(5000))
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from openipt.core.validators import validate_clinical_date, validate_past_clinical_date
 from openipt.measures.models import RiskAlert, SafetyPlan
 from openipt.measures.scoring import InstrumentDefinition, Item
 from openipt.measures.services import Acknowledgement, EntryData, SafetyPlanData
@@ -63,6 +64,7 @@ class EntryForm(forms.Form):
     completed_on = forms.DateField(
         label=gettext_lazy("Date completed"),
         required=False,
+        validators=[validate_past_clinical_date],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=gettext_lazy(
             "The day the questionnaire was filled in. Left empty: the session's day, or today."
@@ -232,7 +234,9 @@ def _bad_answer(number: int | None, char: str, item: Item) -> str:
 class AssignForm(forms.Form):
     instrument = forms.ChoiceField(label=gettext_lazy("Questionnaire"))
     due_on = forms.DateField(
-        label=gettext_lazy("Due on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Due on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_clinical_date],
     )
 
     def __init__(self, *args: Any, codes: list[tuple[str, str]], **kwargs: Any) -> None:

@@ -9,6 +9,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from openipt.core.models import BaseModel
+from openipt.core.validators import (
+    text_limit,
+    validate_clinical_date,
+    validate_past_clinical_date,
+)
 from openipt.core.versioning import Versioned
 from openipt.measures.scoring import InstrumentDefinition, parse_questionnaire
 
@@ -46,6 +51,11 @@ class Instrument(BaseModel):
     )
     licence_confirmed_at = models.DateTimeField(_("licence confirmed at"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # A practice's copy of a published instrument OpenIPT knows by its LOINC panel code (a
+    # licensed Spanish PHQ-9): the built-in whose rules score it and whose place it takes.
+    same_as = models.CharField(
+        _("same instrument as"), max_length=40, blank=True, default="", db_index=True
+    )
 
     class Meta:
         ordering = ("code", "-created_at")
@@ -122,7 +132,9 @@ class Administration(Versioned, BaseModel):
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
     mode = models.CharField(_("how"), max_length=20, choices=Mode.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    due_on = models.DateField(_("due on"), null=True, blank=True)
+    due_on = models.DateField(
+        _("due on"), null=True, blank=True, validators=[validate_clinical_date]
+    )
     answers = models.JSONField(_("answers"), default=dict, blank=True)
     total = models.DecimalField(_("total"), max_digits=6, decimal_places=1, null=True, blank=True)
     band = models.CharField(_("band"), max_length=40, blank=True)
@@ -130,7 +142,9 @@ class Administration(Versioned, BaseModel):
     notices = models.JSONField(_("notices"), default=list, blank=True)
     prorated = models.BooleanField(_("prorated"), default=False)
     scoring_version = models.CharField(_("scoring version"), max_length=20, blank=True)
-    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_at = models.DateTimeField(
+        _("completed at"), null=True, blank=True, validators=[validate_past_clinical_date]
+    )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -223,7 +237,7 @@ class RiskAlert(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     actions = models.JSONField(_("what was done"), default=list, blank=True)
-    note = models.TextField(_("note"), blank=True, max_length=2000)
+    note = models.TextField(_("note"), blank=True, max_length=2000, validators=text_limit(2000))
 
     class Meta:
         ordering = ("-raised_at",)
@@ -254,19 +268,32 @@ class SafetyPlan(BaseModel):
         "clients.Client", on_delete=models.PROTECT, related_name="safety_plans"
     )
     number = models.PositiveIntegerField(_("version"))
-    warning_signs = models.TextField(_("warning signs"), blank=True, max_length=4000)
+    warning_signs = models.TextField(
+        _("warning signs"), blank=True, max_length=4000, validators=text_limit(4000)
+    )
     coping_strategies = models.TextField(
-        _("things I can do on my own to cope"), blank=True, max_length=4000
+        _("things I can do on my own to cope"),
+        blank=True,
+        max_length=4000,
+        validators=text_limit(4000),
     )
     distractions = models.TextField(
-        _("people and places that help take my mind off things"), blank=True, max_length=4000
+        _("people and places that help take my mind off things"),
+        blank=True,
+        max_length=4000,
+        validators=text_limit(4000),
     )
-    people_to_ask = models.TextField(_("people I can ask for help"), blank=True, max_length=4000)
+    people_to_ask = models.TextField(
+        _("people I can ask for help"), blank=True, max_length=4000, validators=text_limit(4000)
+    )
     professionals = models.TextField(
-        _("professionals and crisis lines"), blank=True, max_length=4000
+        _("professionals and crisis lines"),
+        blank=True,
+        max_length=4000,
+        validators=text_limit(4000),
     )
     safer_environment = models.TextField(
-        _("making my surroundings safer"), blank=True, max_length=4000
+        _("making my surroundings safer"), blank=True, max_length=4000, validators=text_limit(4000)
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 

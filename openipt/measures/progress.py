@@ -17,7 +17,7 @@ from openipt.measures import charts
 from openipt.measures.models import Administration
 from openipt.measures.scoring import InstrumentDefinition
 from openipt.measures.scoring import change as change_lib
-from openipt.measures.selectors import course_administrations
+from openipt.measures.selectors import course_administrations, sessions_held
 from openipt.treatment import formats
 
 if TYPE_CHECKING:
@@ -52,14 +52,46 @@ class CourseProgress:
     def off_track(self) -> bool:
         return any(i.off_track.flagged for i in self.instruments)
 
+    @property
+    def combined(self) -> Combined | None:
+        """Recovery over depression and anxiety together (NHS Talking Therapies: PHQ-9 and
+        GAD-7, docs/measures.md §5) when the course has paired scores on both; None
+        otherwise, and then each measure's own recovery is the figure to report."""
+        # By the rule, not the code: a licensed translation scored as the PHQ-9 counts.
+        firsts = {
+            code: next((i for i in self.instruments if i.rule.code == code), None)
+            for code in ("PHQ-9", "GAD-7")
+        }
+        pair = [i for i in firsts.values() if i is not None]
+        if len(pair) != 2:
+            return None
+        outcome = change_lib.talking_therapies(pair[0].summary, pair[1].summary)
+        if not outcome.eligible:
+            return None
+        still = tuple(
+            i.code
+            for i in pair
+            if i.summary.latest is not None and change_lib.is_case(i.rule, i.summary.latest)
+        )
+        return Combined(outcome, still)
+
+
+@dataclass(frozen=True)
+class Combined:
+    outcome: change_lib.TalkingTherapiesOutcome
+    still_a_case: tuple[str, ...]  # the measures at or over their cut-off at the latest score
+
 
 def _phase_marks(course: Course) -> list[charts.PhaseMark]:
+    """Where each phase begins, named in plain words ("Getting started"), with the clinical
+    name ("Initial phase") for the tooltip, as on the other staff pages (docs/ipt.md §10)."""
     fmt = formats.get_format(course.format)
     marks, previous = [], None
     for number in range(1, course.planned_sessions + 1):
         phase = formats.phase_for_session(fmt, number, course.planned_sessions)
         if phase != previous:
-            marks.append(charts.PhaseMark(number, _(formats.PHASE_LABELS[phase].clinical)))
+            label = formats.PHASE_LABELS[phase]
+            marks.append(charts.PhaseMark(number, _(label.lay), _(label.clinical)))
             previous = phase
     return marks
 
@@ -83,8 +115,9 @@ def _band_label(definition: InstrumentDefinition, code: str) -> str:
 
 def course_progress(course: Course) -> CourseProgress:
     administrations = course_administrations(course)
-    session_dates = list(course.sessions.values_list("number", "starts_at"))
-    held = max((n for n, at in session_dates if at <= timezone.now()), default=0)
+    sessions = list(course.sessions.values_list("number", "attendance", "starts_at"))
+    session_dates = [(number, at) for number, _attendance, at in sessions]
+    held = sessions_held(sessions)
     definitions: dict[int, InstrumentDefinition] = {}
     grouped: dict[int, list[Row]] = {}
     invalid = []
@@ -97,11 +130,22 @@ def course_progress(course: Course) -> CourseProgress:
         grouped.setdefault(row.instrument_id, []).append(item)
     phases = _phase_marks(course)
     last = max(course.planned_sessions, held)
+    days: dict[int, dt.date] = {}
+    for number, at in sorted(session_dates, key=lambda pair: pair[1]):
+        days.setdefault(number, timezone.localdate(at))
     result = [
-        _instrument_progress(definitions[pk], rows, phases=phases, last=last, held=held)
+        _instrument_progress(
+            definitions[pk],
+            rows,
+            phases=phases,
+            last=last,
+            held=held,
+            planned=course.planned_sessions,
+            session_days=days,
+        )
         for pk, rows in grouped.items()
     ]
-    result.sort(key=lambda p: (p.code not in ("PHQ-9", "HAM-D-17"), p.code))
+    result.sort(key=lambda p: (p.rule.code not in ("PHQ-9", "HAM-D-17"), p.code))
     return CourseProgress(tuple(result), tuple(invalid))
 
 
@@ -112,12 +156,21 @@ def _instrument_progress(
     phases: list[charts.PhaseMark],
     last: int,
     held: int,
+    planned: int,
+    session_days: dict[int, dt.date],
 ) -> InstrumentProgress:
     rows.sort(key=lambda r: (r.session, r.administration.completed_at))
     totals = [Decimal(r.administration.total_display or 0) for r in rows]
-    rule = change_lib.rule_for(definition.code, definition.direction)
+    rule = change_lib.rule_for(definition.code, definition.direction, same_as=definition.same_as)
     points = [
-        charts.ChartPoint(r.session, total, r.band_label, _on(r.administration))
+        charts.ChartPoint(
+            r.session,
+            total,
+            r.band_label,
+            _on(r.administration),
+            linked=r.administration.session_id is not None,
+            by_client=r.administration.mode == Administration.Mode.CLIENT_COMPLETED,
+        )
         for r, total in zip(rows, totals, strict=True)
     ]
     svg = charts.course_chart_svg(
@@ -127,6 +180,7 @@ def _instrument_progress(
         phases=phases,
         reliable_change=rule.reliable_change,
         ident=f"chart-{definition.code.lower()}",
+        session_dates=session_days,
     )
     return InstrumentProgress(
         code=definition.code,
@@ -135,6 +189,6 @@ def _instrument_progress(
         rows=tuple(rows),
         summary=change_lib.summarise(rule, totals),
         rule=rule,
-        off_track=change_lib.off_track(rule, totals, current_session=held),
+        off_track=change_lib.off_track(rule, totals, sessions_held=held, planned_sessions=planned),
         chart=svg,
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from openipt.accounts import policy
 from openipt.clients.models import Client
+from openipt.ipt.vocabulary import Attendance
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import change
 from openipt.treatment.protocol import MeasureResult
@@ -80,7 +81,8 @@ def course_assignments(course: Course) -> list[Administration]:
 
 # The valid depression-measure totals (never evaluated itself: each use filters a copy).
 _DEPRESSION_ROWS = completed_administrations().filter(
-    total__isnull=False, instrument__code__in=DEPRESSION_CODES
+    Q(instrument__code__in=DEPRESSION_CODES) | Q(instrument__same_as__in=DEPRESSION_CODES),
+    total__isnull=False,
 )
 # A prefetch for course querysets: lets ``course_measure_results`` run no query of its own.
 ADMINISTRATIONS_PREFETCH = Prefetch("administrations", queryset=_DEPRESSION_ROWS)
@@ -89,7 +91,7 @@ ADMINISTRATIONS_PREFETCH = Prefetch("administrations", queryset=_DEPRESSION_ROWS
 def _measure_result(row: Administration) -> MeasureResult:
     assert row.total is not None  # noqa: S101 - only valid totals are selected
     return MeasureResult(
-        instrument=row.instrument.code,
+        instrument=row.instrument.same_as or row.instrument.code,  # a translation is its built-in
         total=float(row.total),
         on=timezone.localdate(row.completed_at) if row.completed_at else None,
         session_number=row.session.number if row.session else None,
@@ -100,7 +102,7 @@ def _is_depression_measure(row: Administration) -> bool:
     return (
         row.status == Administration.Status.COMPLETED
         and row.total is not None
-        and row.instrument.code in DEPRESSION_CODES
+        and (row.instrument.same_as or row.instrument.code) in DEPRESSION_CODES
     )
 
 
@@ -133,6 +135,21 @@ def alerts_for(user: User) -> QuerySet[RiskAlert]:
     membership = policy.staff_membership(user)
     readable = Client.objects.filter(policy.client_access_q(membership))
     return RiskAlert.objects.filter(policy.alert_recipient_q(membership), client__in=readable)
+
+
+def open_alerts_by_course(course_ids: Iterable[int]) -> dict[int, list[RiskAlert]]:
+    """The open risk alerts of these courses, oldest first, in one query: the course
+    guidance lists them first until someone acknowledges them."""
+    found: dict[int, list[RiskAlert]] = defaultdict(list)
+    rows = (
+        RiskAlert.objects.filter(course_id__in=list(course_ids), status=RiskAlert.Status.OPEN)
+        .select_related("administration__instrument")
+        .order_by("raised_at", "id")
+    )
+    for alert in rows:
+        assert alert.course_id is not None  # noqa: S101 - filtered on course_id
+        found[alert.course_id].append(alert)
+    return dict(found)
 
 
 def open_alert_count(user: User) -> int:
@@ -195,16 +212,35 @@ def safety_plan_history(client: Client) -> list[SafetyPlan]:
     return list(SafetyPlan.objects.filter(client=client).select_related("author")[:100])
 
 
+def sessions_held(sessions: Iterable[tuple[int, str, dt.datetime]]) -> int:
+    """The highest number among (number, attendance, starts_at) sessions attended by now:
+    the protocol's count of sessions held, which its review points are measured against."""
+    today = timezone.localdate()
+    return max(
+        (
+            number
+            for number, attendance, starts_at in sessions
+            if attendance == Attendance.ATTENDED and timezone.localdate(starts_at) <= today
+        ),
+        default=0,
+    )
+
+
 def course_off_track(course: Course) -> change.OffTrack | None:
-    """The off-track heuristic on the course's first depression measure; no query when the
-    course was fetched with ``ADMINISTRATIONS_PREFETCH`` and its sessions (the caseload)."""
+    """The "not on track" signal on the course's first depression measure; no query when
+    the course was fetched with ``ADMINISTRATIONS_PREFETCH`` and its sessions (the caseload)."""
     results = course_measure_results(course)
     if not results:
         return None
     code = results[0].instrument
     totals = [Decimal(str(r.total)) for r in results if r.instrument == code]
-    held = max((s.number for s in course.sessions.all()), default=0)
-    return change.off_track(change.rule_for(code), totals, current_session=held)
+    held = sessions_held((s.number, s.attendance, s.starts_at) for s in course.sessions.all())
+    return change.off_track(
+        change.rule_for(code),
+        totals,
+        sessions_held=held,
+        planned_sessions=course.planned_sessions,
+    )
 
 
 def practice_instruments(user: User) -> list[Instrument]:

@@ -73,6 +73,7 @@ def _import_problems(
         source=Instrument.Source.IMPORTED,
         practice=practice,
         definition=json.loads(file_content),
+        same_as=definition.same_as,
     )
     return problems, instrument
 

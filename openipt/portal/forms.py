@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import User
+from openipt.core.validators import validate_past_clinical_date
 from openipt.engagement.consultation import ConsultationData
 from openipt.engagement.diary import DiaryData
 
@@ -140,7 +141,9 @@ def question_form(
 
 class DiaryForm(forms.Form):
     entry_date = forms.DateField(
-        label=_("Which day is this about?"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Which day is this about?"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_past_clinical_date],
     )
     mood = forms.TypedChoiceField(
         label=_("How was your mood? (0 = very low, 10 = very good)"),

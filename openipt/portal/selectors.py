@@ -11,13 +11,21 @@ from __future__ import annotations
 import uuid as uuid_lib
 from typing import TYPE_CHECKING
 
+from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 
 from openipt.core.http import parse_uuid
 from openipt.measures.models import Administration
 from openipt.scheduling.models import Appointment
-from openipt.treatment.models import BetweenSessionTask, Course, Goal, Session
+from openipt.treatment.models import (
+    BetweenSessionTask,
+    Course,
+    Goal,
+    Session,
+    SessionAmendment,
+    final_sessions_q,
+)
 
 if TYPE_CHECKING:
     from openipt.clients.models import Client
@@ -123,3 +131,18 @@ def own_task(client: Client, task_uuid: str | uuid_lib.UUID) -> BetweenSessionTa
     if task is None:
         raise Http404
     return task
+
+
+def shared_session_notes(client: Client, *, limit: int = 200) -> list[Session]:
+    """The client's session notes that are final: signed, and co-signed where the clinician
+    is in training (docs/adr/0018-trainee-co-signature.md); a note still waiting for its
+    co-signature is not shown. Oldest first, with their amendments; the private process
+    note is a different record and is never read here."""
+    amendments = Prefetch("amendments", queryset=SessionAmendment.objects.order_by("created_at"))
+    return list(
+        Session.objects.filter(course__client=client, course__status__in=VISIBLE_COURSES)
+        .filter(final_sessions_q())
+        .only("uuid", "number", "starts_at", "focus", "progress_note", "course_id")
+        .prefetch_related(amendments)
+        .order_by("starts_at", "pk")[:limit]
+    )

@@ -354,6 +354,7 @@ def _record_context(own: Own) -> dict[str, Any]:
         "entries": diary.diary_entries(own.client, limit=500),
         "plan": current_safety_plan(own.client),
         "appointments": selectors.upcoming_appointments(own.client, limit=20),
+        "notes": selectors.shared_session_notes(own.client),
         "printed_at": timezone.now(),
     }
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from openipt.accounts.models import Membership
 from openipt.clients.models import Client
 from openipt.clients.validators import reject_angle_brackets
+from openipt.core.validators import SHORT_LINE, validate_clinical_date
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.services import MAX_REPEAT, Repeat
 from openipt.treatment.models import Course
@@ -38,6 +39,9 @@ WEEKDAYS = [
 
 
 def _date(label: Any, **kw: Any) -> forms.DateField:
+    """A date typed for a booking: a clinical date (``openipt.core.validators``) unless
+    ``validators`` says otherwise."""
+    kw.setdefault("validators", [validate_clinical_date])
     return forms.DateField(
         label=label,
         input_formats=DATE_FORMATS,
@@ -91,7 +95,7 @@ SCOPE_CHOICES = [
 def _reason_field(*, required: bool = True) -> forms.CharField:
     return forms.CharField(
         label=_("Reason for cancelling"),
-        max_length=200,
+        max_length=SHORT_LINE,
         required=required,
         validators=[reject_angle_brackets],
         help_text=_("A few plain words, for example “client unwell” or “practice closed”."),
@@ -124,6 +128,8 @@ class RepeatMixin(forms.Form):
         _("Or until"),
         required=False,
         help_text=_("For a repeat: the date of the last appointment (within a year)."),
+        # Bounded by the first date and the number of repeats (``clean``).
+        validators=[],
     )
 
     def clean(self) -> dict[str, Any]:
@@ -161,7 +167,7 @@ class BookForm(RepeatMixin, forms.Form):
     duration_minutes = _duration()
     note = forms.CharField(
         label=_("Practical note"),
-        max_length=200,
+        max_length=SHORT_LINE,
         required=False,
         validators=[reject_angle_brackets],
         help_text=_("Practical arrangements only (room, interpreter). Never clinical content."),
@@ -394,4 +400,6 @@ class SeriesForm(forms.Form):
                     _("“%(value)s” is not a date. Write dates as YYYY-MM-DD, e.g. 2026-12-24.")
                     % {"value": item[:20]}
                 ) from None
+        for day in dates:
+            validate_clinical_date(day)
         return dates

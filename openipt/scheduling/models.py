@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from openipt.accounts.models import Membership, Practice
 from openipt.clients.models import Client
 from openipt.core.models import BaseModel
+from openipt.core.validators import validate_booked_time, validate_clinical_date
 from openipt.core.versioning import Versioned
 from openipt.treatment.models import ContractVersion, Course, Session
 
@@ -47,7 +48,7 @@ class AppointmentSeries(BaseModel):
     )
     local_time = models.TimeField(_("time"))
     time_zone = models.CharField(_("time zone"), max_length=64)
-    first_date = models.DateField(_("first date"))
+    first_date = models.DateField(_("first date"), validators=[validate_clinical_date])
     interval_days = models.PositiveSmallIntegerField(default=7)
     count = models.PositiveSmallIntegerField(
         _("number of appointments"), validators=[MinValueValidator(1), MaxValueValidator(200)]
@@ -109,8 +110,8 @@ class Appointment(Versioned, BaseModel):
         blank=True,
     )
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.SESSION)
-    starts_at = models.DateTimeField(_("starts at"))
-    ends_at = models.DateTimeField(_("ends at"))
+    starts_at = models.DateTimeField(_("starts at"), validators=[validate_booked_time])
+    ends_at = models.DateTimeField(_("ends at"), validators=[validate_booked_time])
     duration_minutes = models.PositiveSmallIntegerField(
         _("duration (minutes)"), default=50, validators=DURATION_VALIDATORS
     )

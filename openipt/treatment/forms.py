@@ -11,6 +11,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from openipt.core.validators import (
+    LONG_NOTE,
+    PARAGRAPH,
+    validate_clinical_date,
+    validate_past_clinical_date,
+)
 from openipt.core.versioning import Versioned
 from openipt.treatment import services
 from openipt.treatment.models import (
@@ -248,6 +254,15 @@ class SessionForm(VersionedForm[Session]):
             "tasks_reviewed": TEXT,
             "risk_notes": TEXT,
         }
+        help_texts = {
+            # The client's own record shows these two once the note is final (signed, and
+            # co-signed for a trainee); the process note is a separate, private record.
+            "focus": _("The client can read this in their portal record once the note is final."),
+            "progress_note": _(
+                "The client can read this in their portal record once the note is final. "
+                "Private reflections belong in the process note, which they never see."
+            ),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -272,7 +287,23 @@ class SessionForm(VersionedForm[Session]):
 
 
 class AmendmentForm(forms.Form):
-    text = forms.CharField(label=_("Amendment"), widget=forms.Textarea(attrs={"rows": 4}))
+    text = forms.CharField(
+        label=_("Amendment"), max_length=LONG_NOTE, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class CoSignForm(forms.Form):
+    """The supervisor's decision on a trainee's note: co-sign it, or return it with a comment
+    (the comment is needed only to return it; the service says so next to the field)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    comment = forms.CharField(
+        label=_("Comment for the clinician"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=PARAGRAPH,
+        required=False,
+        help_text=_("Needed when you return the note: say what to add or correct."),
+    )
 
 
 class ProcessNoteForm(forms.Form):
@@ -281,6 +312,7 @@ class ProcessNoteForm(forms.Form):
         label=_("Private process note"),
         widget=forms.Textarea(attrs={"rows": 8}),
         required=False,
+        max_length=LONG_NOTE,
         help_text=_("Only you can ever read this note. It is not part of the clinical record."),
     )
 
@@ -322,7 +354,9 @@ class TimelineForm(VersionedForm[TimelineEvent]):
 
 class ProblemAreaAddForm(forms.Form):
     area = forms.ChoiceField(label=_("Problem area"), choices=Area.choices)
-    evidence = forms.CharField(label=_("Evidence for this area"), widget=TEXT, required=False)
+    evidence = forms.CharField(
+        label=_("Evidence for this area"), widget=TEXT, required=False, max_length=PARAGRAPH
+    )
 
     def area_code(self) -> str:
         return str(self.cleaned_data["area"])
@@ -356,7 +390,7 @@ class ProblemAreaForm(VersionedForm[ProblemArea]):
                 label=label,
                 widget=TEXT,
                 required=False,
-                max_length=5000,
+                max_length=PARAGRAPH,
                 initial=self.instance.details.get(key, ""),
             )
         if area != Area.ROLE_DISPUTE:
@@ -433,7 +467,9 @@ class GoalRatingForm(forms.Form):
     rating = forms.IntegerField(
         label=_("Rating (0 = not at all, 10 = fully achieved)"), min_value=0, max_value=10
     )
-    rated_on = forms.DateField(label=_("Date"), widget=DATE)
+    rated_on = forms.DateField(
+        label=_("Date"), widget=DATE, validators=[validate_past_clinical_date]
+    )
 
     def to_data(self) -> services.GoalRatingData:
         return _data(services.GoalRatingData, self.cleaned_data)
@@ -445,7 +481,7 @@ class TechniqueForm(forms.Form):
         self.kind = kind
         for key, label in TECHNIQUE_FIELDS[kind]:
             self.fields[key] = forms.CharField(
-                label=label, widget=TEXT, required=False, max_length=5000
+                label=label, widget=TEXT, required=False, max_length=PARAGRAPH
             )
 
     def to_data(self) -> services.TechniqueData:
@@ -527,7 +563,9 @@ class ConcludeForm(forms.Form):
         required=False,
         help_text=_("Needed when the course ended early; for example, the client moved away."),
     )
-    ended_on = forms.DateField(label=_("Ended on"), widget=DATE)
+    ended_on = forms.DateField(
+        label=_("Ended on"), widget=DATE, validators=[validate_clinical_date]
+    )
     cancel_appointments = forms.BooleanField(
         label=_("Cancel the course's future appointments listed above"),
         required=False,
@@ -586,7 +624,9 @@ class ConcludeForm(forms.Form):
 class MaintenanceForm(forms.Form):
     """A maintenance course after an acute one: empty fields take the format's usual."""
 
-    start_date = forms.DateField(label=_("Start date"), widget=DATE)
+    start_date = forms.DateField(
+        label=_("Start date"), widget=DATE, validators=[validate_clinical_date]
+    )
     planned_sessions = forms.IntegerField(
         label=_("Planned number of sessions"),
         min_value=1,

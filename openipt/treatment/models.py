@@ -29,6 +29,14 @@ from django.utils.translation import gettext_lazy as _
 from openipt.accounts.models import Membership
 from openipt.clients.models import Client
 from openipt.core.models import BaseModel
+from openipt.core.validators import (
+    LONG_NOTE,
+    PARAGRAPH,
+    text_limit,
+    validate_clinical_date,
+    validate_life_event_date,
+    validate_past_clinical_date,
+)
 from openipt.core.versioning import Versioned
 from openipt.ipt import vocabulary as v
 
@@ -139,7 +147,7 @@ class Course(Audited, Versioned):
     frequency = models.CharField(
         _("frequency"), max_length=12, choices=Frequency.choices, default=Frequency.WEEKLY
     )
-    start_date = models.DateField(_("start date"))
+    start_date = models.DateField(_("start date"), validators=[validate_clinical_date])
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.ASSESSMENT
     )
@@ -159,7 +167,9 @@ class Course(Audited, Versioned):
     participants = models.JSONField(_("who else takes part"), default=list, blank=True)
     participant_names = models.CharField(_("their names"), max_length=300, blank=True)
     # When the course was concluded or ended early (docs/ipt.md §3 "Concluding a course").
-    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    ended_on = models.DateField(
+        _("ended on"), null=True, blank=True, validators=[validate_clinical_date]
+    )
     # A maintenance course follows the acute course it keeps going: its baseline score,
     # warning signs and relapse plan are read from there (docs/ipt.md §2, ``ipt_m``).
     follows = models.ForeignKey(
@@ -201,7 +211,21 @@ def _check_codes(value: Any, choices: type[models.TextChoices], field: str) -> N
         raise ValidationError({field: _("Choose from the listed options.")})
 
 
+class CoSign(models.TextChoices):
+    """Where a trainee's signed note stands with their supervisor."""
+
+    AWAITING = "awaiting", _("Awaiting co-signature")
+    RETURNED = "returned", _("Returned with a comment")
+    COSIGNED = "cosigned", _("Co-signed")
+
+
+# A note needing no co-signature (blank) or co-signed is final.
+FINAL_COSIGN_STATUSES = ("", CoSign.COSIGNED.value)
+
+
 class Session(Audited, Versioned):
+    CoSign = CoSign
+
     class Attendance(models.TextChoices):
         # Not SCHEDULED: that is the protocol's state for a session not yet held.
         ATTENDED = _choice(v.Attendance.ATTENDED)
@@ -223,7 +247,7 @@ class Session(Audited, Versioned):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
     # 0 is a session before the contract: Brief IPT's engagement or the pre-group session.
     number = models.PositiveSmallIntegerField(_("session number"))
-    starts_at = models.DateTimeField(_("date and time"))
+    starts_at = models.DateTimeField(_("date and time"), validators=[validate_clinical_date])
     duration_minutes = models.PositiveSmallIntegerField(
         _("duration (minutes)"),
         default=50,
@@ -245,22 +269,69 @@ class Session(Audited, Versioned):
         blank=True,
         validators=MOOD_VALIDATORS,
     )
-    events_since_last = models.TextField(_("interpersonal events since last time"), blank=True)
-    mood_event_link = models.TextField(_("how the events and the mood are linked"), blank=True)
-    focus = models.TextField(_("focus of the session"), blank=True)
-    problem_area_work = models.TextField(_("problem-area work"), blank=True)
+    events_since_last = models.TextField(
+        _("interpersonal events since last time"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
+    mood_event_link = models.TextField(
+        _("how the events and the mood are linked"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
+    focus = models.TextField(
+        _("focus of the session"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
+    problem_area_work = models.TextField(
+        _("problem-area work"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
     techniques_used = models.JSONField(_("techniques used"), default=list, blank=True)
-    tasks_reviewed = models.TextField(_("between-session tasks reviewed"), blank=True)
+    tasks_reviewed = models.TextField(
+        _("between-session tasks reviewed"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
     tasks_set = models.TextField(
-        _("between-session tasks set (Something to try this week)"), blank=True
+        _("between-session tasks set (Something to try this week)"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
     )
     risk_check = models.CharField(
         _("risk check"), max_length=12, choices=Risk.choices, default=Risk.NOT_ASKED
     )
-    risk_notes = models.TextField(_("risk notes"), blank=True)
-    progress_note = models.TextField(_("progress note"), blank=True)
+    risk_notes = models.TextField(
+        _("risk notes"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
+    progress_note = models.TextField(
+        _("progress note"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # A trainee's signed note waits for their supervisor (docs/adr/0018-trainee-co-signature.md);
+    # blank: no co-signature needed, the note is final once signed.
+    cosign_status = models.CharField(
+        _("co-signature"), max_length=10, choices=CoSign.choices, blank=True, default=""
+    )
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+    cosigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
 
@@ -282,6 +353,24 @@ class Session(Audited, Versioned):
                 condition=Q(signed_at__isnull=True) | Q(signed_by__isnull=False),
                 name="treatment_session_signed_has_signer",
             ),
+            models.CheckConstraint(
+                condition=Q(cosign_status="") | Q(signed_at__isnull=False),
+                name="treatment_session_cosign_after_signing",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        cosign_status="cosigned",
+                        cosigned_at__isnull=False,
+                        cosigned_by__isnull=False,
+                    )
+                    | (
+                        ~Q(cosign_status="cosigned")
+                        & Q(cosigned_at__isnull=True, cosigned_by__isnull=True)
+                    )
+                ),
+                name="treatment_session_cosigned_has_cosigner",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -299,13 +388,45 @@ class Session(Audited, Versioned):
     def is_signed(self) -> bool:
         return self.signed_at is not None
 
+    @property
+    def awaits_cosignature(self) -> bool:
+        return self.cosign_status == CoSign.AWAITING
+
+    @property
+    def is_returned(self) -> bool:
+        return self.cosign_status == CoSign.RETURNED
+
+    @property
+    def is_final(self) -> bool:
+        """Signed, and co-signed where a co-signature is needed: the note the client may see."""
+        return self.is_signed and self.cosign_status in FINAL_COSIGN_STATUSES
+
+
+def final_sessions_q() -> Q:
+    """A filter on ``Session``: the notes that are final (``Session.is_final``)."""
+    return Q(signed_at__isnull=False, cosign_status__in=FINAL_COSIGN_STATUSES)
+
+
+class SessionReturn(BaseModel):
+    """A supervisor's comment returning a trainee's note for changes; never edited. The trainee
+    answers by appending an amendment, which sends the note back for co-signature."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="returns")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(
+        _("comment for the clinician"), max_length=PARAGRAPH, validators=text_limit(PARAGRAPH)
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
 
 class SessionAmendment(BaseModel):
     """Appended to a signed session; never edited."""
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="amendments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(_("amendment"))
+    text = models.TextField(_("amendment"), max_length=LONG_NOTE, validators=text_limit(LONG_NOTE))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -316,7 +437,12 @@ class ProcessNote(Audited, Versioned):
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(_("private process note"), blank=True)
+    text = models.TextField(
+        _("private process note"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
 
     class Meta:
         constraints = [
@@ -355,13 +481,48 @@ class InventoryPerson(Audited, Versioned):
         _("closeness"), choices=Circle.choices, default=Circle.MIDDLE
     )
     contact_frequency = models.CharField(_("how often in contact"), max_length=100, blank=True)
-    support = models.TextField(_("support given and received"), blank=True)
-    conflicts = models.TextField(_("conflicts"), blank=True)
-    expectations_met = models.TextField(_("expectations met"), blank=True)
-    expectations_unmet = models.TextField(_("expectations not met"), blank=True)
-    satisfying = models.TextField(_("what is satisfying"), blank=True)
-    unsatisfying = models.TextField(_("what is unsatisfying"), blank=True)
-    wants_to_change = models.TextField(_("what the client would like to change"), blank=True)
+    support = models.TextField(
+        _("support given and received"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    conflicts = models.TextField(
+        _("conflicts"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    expectations_met = models.TextField(
+        _("expectations met"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    expectations_unmet = models.TextField(
+        _("expectations not met"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    satisfying = models.TextField(
+        _("what is satisfying"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    unsatisfying = models.TextField(
+        _("what is unsatisfying"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    wants_to_change = models.TextField(
+        _("what the client would like to change"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
     knows_about_difficulties = models.CharField(
         _("knows about the client's difficulties"),
         max_length=8,
@@ -397,7 +558,7 @@ class TimelineEvent(Audited, Versioned):
         OTHER = "other", _("Other")
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="timeline")
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_life_event_date])
     kind = models.CharField(_("type of event"), max_length=12, choices=Kind.choices)
     description = models.CharField(_("what happened"), max_length=300)
     people = models.CharField(_("people involved"), max_length=300, blank=True)
@@ -466,9 +627,17 @@ class ProblemArea(Audited, Versioned):
     is_candidate = models.BooleanField(_("candidate"), default=True)
     is_primary = models.BooleanField(_("primary focus"), default=False)
     is_secondary = models.BooleanField(_("second focus"), default=False)
-    evidence = models.TextField(_("evidence for this area"), blank=True)
+    evidence = models.TextField(
+        _("evidence for this area"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
     deficits_rationale = models.TextField(
-        _("why no death, dispute or life change fits"), blank=True
+        _("why no death, dispute or life change fits"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
     )
     other_person = models.ForeignKey(
         InventoryPerson,
@@ -532,12 +701,26 @@ class Formulation(Audited, Versioned):
         AMENDED = "amended", _("Agreed with the client's changes")
 
     course = models.OneToOneField(Course, on_delete=models.PROTECT, related_name="formulation")
-    text = models.TextField(_("formulation (Our shared summary)"))
-    shared_on = models.DateField(_("shared with the client on"), null=True, blank=True)
+    text = models.TextField(
+        _("formulation (Our shared summary)"),
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
+    shared_on = models.DateField(
+        _("shared with the client on"),
+        null=True,
+        blank=True,
+        validators=[validate_past_clinical_date],
+    )
     client_agreement = models.CharField(
         _("client's agreement"), max_length=8, choices=Agreement.choices, blank=True
     )
-    amendment_text = models.TextField(_("the client's changes"), blank=True)
+    amendment_text = models.TextField(
+        _("the client's changes"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
 
     class Meta:
         constraints = [
@@ -568,11 +751,26 @@ class ContractVersion(Audited):
     )
     frequency = models.CharField(_("frequency"), max_length=12, choices=Frequency.choices)
     focus_areas = models.JSONField(_("focus areas"), default=list, blank=True)
-    goals_summary = models.TextField(_("goals"), blank=True)
-    arrangements = models.TextField(_("practical arrangements and the client's role"), blank=True)
-    agreed_on = models.DateField(_("agreed on"))
+    goals_summary = models.TextField(
+        _("goals"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    arrangements = models.TextField(
+        _("practical arrangements and the client's role"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    agreed_on = models.DateField(_("agreed on"), validators=[validate_clinical_date])
     client_agreed = models.BooleanField(_("the client agreed"), default=True)
-    reason = models.TextField(_("reason for the change"), blank=True)
+    reason = models.TextField(
+        _("reason for the change"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
 
     class Meta:
         ordering = ["number"]
@@ -629,7 +827,7 @@ class GoalRating(Audited):
     session = models.ForeignKey(
         Session, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    rated_on = models.DateField(_("date"))
+    rated_on = models.DateField(_("date"), validators=[validate_past_clinical_date])
     rating = models.PositiveSmallIntegerField(
         _("rating (0 = not at all, 10 = fully achieved)"), validators=MOOD_VALIDATORS
     )
@@ -729,15 +927,45 @@ class TerminationRecord(Audited, Versioned):
     raised_at_session = models.PositiveSmallIntegerField(
         _("ending first raised at session"), null=True, blank=True
     )
-    gains = models.TextField(_("gains, credited to the client"), blank=True)
-    warning_signs = models.TextField(_("early signs to watch for"), blank=True)
-    relapse_plan = models.TextField(_("what to do if they appear"), blank=True)
-    relapse_contacts = models.TextField(_("whom to contact"), blank=True)
+    gains = models.TextField(
+        _("gains, credited to the client"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    warning_signs = models.TextField(
+        _("early signs to watch for"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    relapse_plan = models.TextField(
+        _("what to do if they appear"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    relapse_contacts = models.TextField(
+        _("whom to contact"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
     next_step = models.CharField(
         _("next step"), max_length=12, choices=NextStep.choices, blank=True
     )
-    next_step_reason = models.TextField(_("reason for the next step"), blank=True)
-    conclusion_summary = models.TextField(_("conclusion summary"), blank=True)
+    next_step_reason = models.TextField(
+        _("reason for the next step"),
+        blank=True,
+        max_length=PARAGRAPH,
+        validators=text_limit(PARAGRAPH),
+    )
+    conclusion_summary = models.TextField(
+        _("conclusion summary"),
+        blank=True,
+        max_length=LONG_NOTE,
+        validators=text_limit(LONG_NOTE),
+    )
 
     def clean(self) -> None:
         if self.next_step and not self.next_step_reason.strip():
@@ -787,7 +1015,9 @@ class BetweenSessionTask(Audited, Versioned):
     status = models.CharField(
         _("how it went"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
-    client_note = models.TextField(_("note from the client"), max_length=1000, blank=True)
+    client_note = models.TextField(
+        _("note from the client"), max_length=1000, blank=True, validators=text_limit(1000)
+    )
     client_updated_at = models.DateTimeField(null=True, blank=True)
     reviewed_in_session = models.ForeignKey(
         Session,
@@ -811,3 +1041,285 @@ class BetweenSessionTask(Audited, Versioned):
     @property
     def is_not_done(self) -> bool:
         return self.status == self.Status.NOT_DONE
+
+
+class FidelityRating(Audited, Versioned):
+    """One rater's rating of how faithfully IPT was delivered in a session
+    (docs/adr/0020-fidelity-ratings.md): the therapist's self-rating or a supervisor's.
+
+    The items come from a versioned scale file (``openipt.treatment.fidelity``); the rating
+    keeps the scale's id and version and one answer per item code: a score, or ``None`` for
+    "not applicable". Raters never see each other's answers until both have saved; the page
+    reads ratings only through ``fidelity.visible_ratings``.
+    """
+
+    class Role(models.TextChoices):
+        THERAPIST = "therapist", _("Therapist (self-rating)")
+        SUPERVISOR = "supervisor", _("Supervisor")
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="fidelity_ratings")
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("rated as"), max_length=12, choices=Role.choices)
+    scale_code = models.CharField(_("rating scale"), max_length=60)
+    scale_version = models.CharField(_("scale version"), max_length=20)
+    answers = models.JSONField(_("answers"), default=dict)
+    overall = models.PositiveSmallIntegerField(
+        _("overall quality"), validators=[MaxValueValidator(10)]
+    )
+    comments = models.TextField(
+        _("comments"), blank=True, max_length=PARAGRAPH, validators=text_limit(PARAGRAPH)
+    )
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "rater"], name="treatment_fidelityrating_one_per_rater"
+            ),
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(role="therapist"),
+                name="treatment_fidelityrating_one_self_rating",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "fidelity rating"
+
+
+class SupervisionMeeting(Audited, Versioned):
+    """A supervisor's note of one supervision meeting (docs/user/supervision.md): when it was,
+    who was supervised (several people for group supervision), the cases talked about and
+    what was agreed. A draft is edited by its supervisor; once signed it never changes and is
+    read by its supervisor and its supervisees only (``policy.can_read_supervision_meeting``);
+    a correction is appended as an amendment, or written in a later meeting."""
+
+    supervisor = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="supervision_meetings_held"
+    )
+    held_on = models.DateField(_("date of the meeting"), validators=[validate_past_clinical_date])
+    supervisees = models.ManyToManyField(
+        Membership, related_name="supervision_meetings", verbose_name=_("who was supervised")
+    )
+    cases = models.ManyToManyField(
+        Course, blank=True, related_name="supervision_meetings", verbose_name=_("cases discussed")
+    )
+    agreed = models.TextField(
+        _("what was agreed"), blank=True, max_length=LONG_NOTE, validators=text_limit(LONG_NOTE)
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ("-held_on", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True)
+                | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="treatment_supervisionmeeting_signed_together",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"supervision meeting · {self.held_on}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class SupervisionAmendment(BaseModel):
+    """Appended by the supervisor to a signed supervision meeting note; never edited."""
+
+    meeting = models.ForeignKey(
+        SupervisionMeeting, on_delete=models.PROTECT, related_name="amendments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("amendment"), max_length=PARAGRAPH, validators=text_limit(PARAGRAPH))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class SupervisionFollowUp(Audited):
+    """Something a supervisee agreed to do after a supervision meeting. Once the meeting is
+    signed it shows on the supervisee's home page until they mark it done."""
+
+    meeting = models.ForeignKey(
+        SupervisionMeeting, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    supervisee = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="supervision_follow_ups"
+    )
+    text = models.CharField(_("follow-up"), max_length=500)
+    due_on = models.DateField(
+        _("to do by"), null=True, blank=True, validators=[validate_clinical_date]
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("due_on", "created_at", "id")
+
+    def __str__(self) -> str:
+        return "supervision follow-up"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+
+class PortfolioSignOff(BaseModel):
+    """A supervisor's sign-off of a concluded course's certification case portfolio
+    (``openipt.care.portfolio``): an active supervisor of the course's clinician confirms
+    the case summary; one per course, never changed afterwards."""
+
+    course = models.OneToOneField(
+        Course, on_delete=models.PROTECT, related_name="portfolio_signoff"
+    )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+    comment = models.TextField(
+        _("comment"), blank=True, max_length=PARAGRAPH, validators=text_limit(PARAGRAPH)
+    )
+
+    def __str__(self) -> str:
+        return "portfolio sign-off"
+
+
+class RecordingConsent(BaseModel):
+    """The client's consent to audio recording of the sessions of one course: a consent record
+    of kind "recording" tied to the course (docs/adr/0021-session-recordings.md). Withdrawing
+    it (``consent.revoked_at``) deletes the course's recordings at once."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="recording_consents")
+    consent = models.OneToOneField(
+        "clients.ConsentRecord", on_delete=models.PROTECT, related_name="recording_course"
+    )
+
+    def __str__(self) -> str:
+        return "recording consent"
+
+
+class Recording(BaseModel):
+    """The audio of one session, sealed at rest (docs/adr/0021-session-recordings.md).
+
+    The file in the recordings storage (``stored_name``) holds only ciphertext, sealed with a
+    key of its own; ``wrapped_key`` is that key sealed with the field encryption key. Once
+    deleted (retention reached or consent withdrawn) the file and key are gone and the row
+    stays as the record that there was one, with ``deleted_at`` and why.
+    """
+
+    class Deletion(models.TextChoices):
+        RETENTION = "retention", _("Retention period reached")
+        CONSENT_WITHDRAWN = "consent", _("Consent withdrawn")
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="recordings")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    stored_name = models.CharField(max_length=255)
+    wrapped_key = models.TextField(editable=False)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    content_kind = models.CharField(_("audio format"), max_length=20)
+    sha256 = models.CharField(max_length=64)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    delete_after = models.DateTimeField(_("to be deleted after"))
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_because = models.CharField(max_length=12, choices=Deletion.choices, blank=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["deleted_at", "delete_after"])]
+
+    def __str__(self) -> str:
+        return "session recording"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class RecordingComment(BaseModel):
+    """A supervisor's comment at a moment of a recording, optionally about one rating item of
+    the fidelity scale (``rating_item_code``)."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at_seconds = models.PositiveIntegerField(_("time in the recording (seconds)"))
+    rating_item_code = models.CharField(_("rating item"), max_length=60, blank=True)
+    text = models.TextField(_("comment"), max_length=PARAGRAPH, validators=[*text_limit(PARAGRAPH)])
+
+    class Meta:
+        ordering = ("at_seconds", "created_at", "id")
+
+    def __str__(self) -> str:
+        return "recording comment"
+
+    @property
+    def at_label(self) -> str:
+        """The moment as the player shows it: minutes:seconds, or hours:minutes:seconds."""
+        hours, rest = divmod(self.at_seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class LetterKind(models.TextChoices):
+    """The letters a course can produce (docs/user/letters.md)."""
+
+    ASSESSMENT = "assessment", _("Assessment letter to the referrer")
+    END_OF_TREATMENT = "end_of_treatment", _("End-of-treatment letter")
+    CLIENT_SUMMARY = "client_summary", _("Progress summary for the client")
+
+
+class LetterTemplate(BaseModel):
+    """A practice's own wording for one kind of letter: plain text with named fields in
+    braces (``{client_first_name}``), filled in by ``openipt.care.letters``. A practice
+    without one uses the default wording written there."""
+
+    practice = models.ForeignKey(
+        "accounts.Practice", on_delete=models.PROTECT, related_name="letter_templates"
+    )
+    kind = models.CharField(_("letter"), max_length=20, choices=LetterKind.choices)
+    body = models.TextField(_("wording"), max_length=LONG_NOTE, validators=text_limit(LONG_NOTE))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "kind"], name="treatment_lettertemplate_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
+
+
+class Letter(BaseModel):
+    """A letter as it was written for sending: the filled-in text is kept as it was, so what
+    went out can always be read again, whatever happens to the template or the course."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="letters")
+    kind = models.CharField(_("letter"), max_length=20, choices=LetterKind.choices)
+    recipient_name = models.CharField(_("recipient's name"), max_length=200)
+    recipient_address = models.TextField(
+        _("recipient's address"), max_length=500, blank=True, validators=text_limit(500)
+    )
+    body = models.TextField(_("text of the letter"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())

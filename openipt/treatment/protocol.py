@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import pairwise
 
@@ -45,7 +46,7 @@ from openipt.ipt.vocabulary import CourseStatus as CourseStatus
 from openipt.ipt.vocabulary import NextStep as NextStep
 from openipt.treatment.formats import Format, get_format, phase_for_session
 
-VERSION = "1.1"
+VERSION = "1.3"
 
 #: Default (docs/ipt.md §9 rule 17): "improvement" means the total fell by at least this fraction.
 MIN_IMPROVEMENT_FRACTION = 0.2
@@ -90,6 +91,7 @@ class SessionRecord:
     techniques: tuple[str, ...] = ()
     tasks_set: int = 0
     risk_checked: bool = False
+    risk_concerns: bool = False  # the risk check was asked and noted concerns
     signed: bool = False
 
 
@@ -173,6 +175,12 @@ class CourseState:
     medication_decision_recorded: bool = False
     parent_sessions: tuple[int, ...] = ()
     marks: tuple[TaskMark, ...] = ()
+    #: A measurement schedule a practice or programme chose (``None``: none): each of
+    #: ``scheduled_measures`` at most ``measure_every`` sessions apart.
+    measure_every: int | None = None
+    scheduled_measures: tuple[str, ...] = ("PHQ-9", "GAD-7")
+    #: Anxiety measures (GAD-7, ...), read only by the schedule; ``measures`` stays depression.
+    anxiety_measures: tuple[MeasureResult, ...] = ()
 
 
 # --- Output ---------------------------------------------------------------------------------
@@ -481,12 +489,15 @@ def _rule_4_contract(c: _Course) -> Iterator[GuidanceItem]:
     latest = c.state.contracts[-1] if c.state.contracts else None
     if latest and latest.planned_sessions >= 1 and latest.frequency.strip() and latest.focus:
         return
-    yield _item(
-        "init.contract",
-        4,
-        c.initial_severity(),
-        gettext_noop("Record the contract: how many sessions, how often, and the focus."),
+    message = (
+        gettext_noop("Record the contract: how many sessions, how often, and the focus.")
+        if c.fmt.acute
+        else gettext_noop(
+            "Agree the maintenance contract with the client: how many sessions, how often "
+            "(monthly is usual), and the focus."
+        )
     )
+    yield _item("init.contract", 4, c.initial_severity(), message)
 
 
 def _plain_initial_tasks(c: _Course) -> Iterator[GuidanceItem]:
@@ -741,6 +752,49 @@ def _rule_11_measure_gap(c: _Course) -> Iterator[GuidanceItem]:
         )
 
 
+def _measure_schedule(c: _Course) -> Iterator[GuidanceItem]:
+    """The practice's measurement schedule (no §9 rule; e.g. PHQ-9 and GAD-7 at least every
+    fourth session for certification): an instrument is due at the next session once
+    ``measure_every - 1`` sessions have been held since its last score (counted from the
+    start of the course while it has none), and overdue once a session that needed it was
+    held without it."""
+    every = c.state.measure_every
+    if every is None or every < 1:
+        return
+    results = c.state.measures + c.state.anxiety_measures
+    for code in c.state.scheduled_measures:
+        last = max((c.measure_session(m) for m in results if m.instrument == code), default=0)
+        if c.k - last >= every:
+            message = (
+                gettext_noop(
+                    "No %(instrument)s since session %(last)s; the measurement schedule asked "
+                    "for one by session %(session)s."
+                )
+                if last >= 1
+                else gettext_noop(
+                    "No %(instrument)s yet; the measurement schedule asked for one by session "
+                    "%(session)s."
+                )
+            )
+            params: dict[str, int | str] = {"instrument": code}
+            if last >= 1:
+                params["last"] = last
+            yield _item(f"schedule.{code}", None, Severity.OVERDUE, message, last + every, **params)
+        elif c.next - last >= every:
+            yield _item(
+                f"schedule.{code}",
+                None,
+                Severity.DUE,
+                gettext_noop(
+                    "A %(instrument)s is due at session %(session)s (measurement schedule: at "
+                    "least every %(every)s sessions)."
+                ),
+                c.next,
+                instrument=code,
+                every=every,
+            )
+
+
 def _rule_12_opening_review(c: _Course) -> Iterator[GuidanceItem]:
     """Rule 12: every held middle-phase session records its opening review."""
     for s in c.held:
@@ -850,12 +904,35 @@ def _rule_16_group(c: _Course) -> Iterator[GuidanceItem]:
     return iter(())
 
 
+def review_session(planned_sessions: int) -> int:
+    """Rule 17's review point: the middle of the contracted sessions, rounded down."""
+    return (max(1, planned_sessions) + 1) // 2
+
+
+def _whole(total: float | Decimal) -> int:
+    """A total rounded half-up to a whole number, as bands and caseness round it."""
+    return int(Decimal(str(total)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def not_improving(
+    baseline: float | Decimal, latest: float | Decimal, *, sessions_held: int, planned_sessions: int
+) -> bool:
+    """Rule 17's test, the one definition of "not improving" (docs/ipt.md §9 rule 17, and
+    the "not on track" badge of docs/measures.md §6): once the review session has been
+    held, the latest total (higher = more symptoms) has not fallen by at least
+    ``MIN_IMPROVEMENT_FRACTION`` from a baseline above 0. Totals compare rounded."""
+    if sessions_held < review_session(planned_sessions):
+        return False
+    first, last = _whole(baseline), _whole(latest)
+    return first > 0 and last > first * (1 - MIN_IMPROVEMENT_FRACTION)
+
+
 def _rule_17_improvement(c: _Course) -> Iterator[GuidanceItem]:
     """Rule 17 (Default: midpoint of N): by mid-course the total on the baseline instrument
     should have fallen by at least ``MIN_IMPROVEMENT_FRACTION``; if not, prompt a review of
     medication, focus or referral."""
     base = c.baseline()
-    if base is None or c.k < (c.n + 1) // 2 or base[1].total <= 0:
+    if base is None:
         return
     start, baseline = base
     later = [
@@ -864,7 +941,7 @@ def _rule_17_improvement(c: _Course) -> Iterator[GuidanceItem]:
     if not later:
         return
     latest = later[-1]
-    if latest.total > baseline.total * (1 - MIN_IMPROVEMENT_FRACTION):
+    if not_improving(baseline.total, latest.total, sessions_held=c.k, planned_sessions=c.n):
         yield _item(
             "review.no_improvement",
             17,
@@ -876,6 +953,24 @@ def _rule_17_improvement(c: _Course) -> Iterator[GuidanceItem]:
             instrument=baseline.instrument,
             baseline=_num(baseline.total),
             latest=_num(latest.total),
+        )
+
+
+def _risk_concerns(c: _Course) -> Iterator[GuidanceItem]:
+    """The latest held session's risk check noted concerns (no §9 rule: safety comes before
+    the protocol's tasks). It stays until a later session's check, or the clinician's mark
+    for that session, settles it."""
+    latest = max((s for s in c.held if s.risk_checked), key=lambda s: s.number, default=None)
+    if latest is not None and latest.risk_concerns:
+        yield _item(
+            "risk.concerns",
+            None,
+            Severity.WARNING,
+            gettext_noop(
+                "The risk check in session %(session)s noted concerns: go over the safety "
+                "plan together and agree when you will next check in."
+            ),
+            latest.number,
         )
 
 
@@ -903,6 +998,7 @@ def _items(c: _Course) -> Iterable[GuidanceItem]:
         yield from _rule_4_contract(c)
         yield from _rule_10_baseline(c)
         yield from _rule_11_measure_gap(c)
+        yield from _measure_schedule(c)
         yield from _rule_17_improvement(c)
     yield from _rule_5_to_7_problem_areas(c)
     yield from _rule_8_renegotiation(c)
@@ -916,14 +1012,16 @@ def _items(c: _Course) -> Iterable[GuidanceItem]:
         yield from _rule_15_parent(c)
     if c.fmt.group:
         yield from _rule_16_group(c)
+    if not c.closed:
+        yield from _risk_concerns(c)
     yield from _unsigned_sessions(c)
 
 
 def sort_key(item: GuidanceItem) -> tuple[int, int, int, int, str]:
     """Overdue first, notices last; then rule order (§3 tasks without a rule after the
-    rules), §3 task order, session and code."""
+    rules, a risk item before them), §3 task order, session and code."""
     rank = {Severity.OVERDUE: 0, Severity.NOTICE: 2}.get(item.severity, 1)
-    rule = item.rule if item.rule is not None else 99
+    rule = item.rule if item.rule is not None else (-1 if item.code.startswith("risk.") else 99)
     return rank, rule, TASK_ORDER.get(item.code, len(TASK_ORDER)), item.session or 0, item.code
 
 
@@ -978,8 +1076,8 @@ RULE_SUMMARIES: dict[int, str] = {
     ),
     3: gettext_noop("The client agrees the formulation before the working sessions begin."),
     4: gettext_noop(
-        "By the end of the first phase the agreement records how many sessions, how often, "
-        "and the focus."
+        "By the end of the first phase (for maintenance IPT, before its first session) the "
+        "agreement records how many sessions, how often, and the focus."
     ),
     5: gettext_noop("One primary problem area, and at most two focus areas."),
     6: gettext_noop(
@@ -1112,6 +1210,7 @@ class NextAction(StrEnum):
     """The one action the course page offers first."""
 
     RECORD_SESSION = "record_session"
+    RECORD_CONTRACT = "record_contract"  # maintenance IPT starts from its own contract
     WRITE_TODAYS_NOTE = "write_todays_note"
     RECORD_ENDING = "record_ending"
     CONCLUDE = "conclude"
@@ -1142,4 +1241,6 @@ def next_action(state: CourseState, *, today: date, appointment_today: bool = Fa
     number = max(0, max((s.number for s in state.sessions), default=0)) + 1
     if appointment_today and not today_sessions:
         return Action(NextAction.WRITE_TODAYS_NOTE, number)
+    if not get_format(state.format).acute and not state.contracts and not state.sessions:
+        return Action(NextAction.RECORD_CONTRACT)
     return Action(NextAction.RECORD_SESSION, number)

@@ -46,6 +46,7 @@ from openipt.treatment.models import (
     Audited,
     BetweenSessionTask,
     ContractVersion,
+    CoSign,
     Course,
     Formulation,
     Goal,
@@ -56,6 +57,7 @@ from openipt.treatment.models import (
     ProcessNote,
     Session,
     SessionAmendment,
+    SessionReturn,
     Technique,
     TerminationRecord,
     TimelineEvent,
@@ -576,15 +578,17 @@ def session_update(
 def session_sign(
     *, actor: User, session: Session, version: int, request: HttpRequest | None = None
 ) -> Session:
+    """Sign and lock the note. A clinician in training signs too, and the note then awaits
+    their supervisor's co-signature before it is final (docs/adr/0018-trainee-co-signature.md)."""
     _require_write(actor, session.course.client)
     current = _lock_unsigned(session, version)
-    current = update_versioned(
-        current,
-        version=None,
-        changes={"signed_at": timezone.now(), "signed_by": actor},
-        updated_by=actor,
-    )
-    _audit(actor, Action.UPDATE, current, current.course.client, request, detail="signed")
+    changes: dict[str, object] = {"signed_at": timezone.now(), "signed_by": actor}
+    detail = "signed"
+    if policy.is_in_training(policy.staff_membership(actor)):
+        changes["cosign_status"] = CoSign.AWAITING
+        detail = "signed, awaiting co-signature"
+    current = update_versioned(current, version=None, changes=changes, updated_by=actor)
+    _audit(actor, Action.UPDATE, current, current.course.client, request, detail=detail)
     return current
 
 
@@ -592,16 +596,97 @@ def session_sign(
 def session_amend(
     *, actor: User, session: Session, text: str, request: HttpRequest | None = None
 ) -> SessionAmendment:
+    """Append an amendment to a signed note. On a note that needs a co-signature (returned,
+    awaiting or already co-signed) the amendment sends it back to await co-signature: what a
+    trainee adds reaches the client only once their supervisor has co-signed it."""
     _require_write(actor, session.course.client)
-    if not session.is_signed:
+    current = lock_version(session, None)
+    if not current.is_signed:
         raise ValidationError(_("Only a signed session is amended; edit this one directly."))
     if not text.strip():
         raise ValidationError({"text": _("Write the amendment.")})
-    amendment = SessionAmendment(session=session, author=actor, text=text)
+    amendment = SessionAmendment(session=current, author=actor, text=text)
     amendment.full_clean()
     amendment.save()
     _audit(actor, Action.CREATE, amendment, session.course.client, request)
+    if current.cosign_status:
+        changes = {"cosign_status": CoSign.AWAITING, "cosigned_at": None, "cosigned_by": None}
+        current = update_versioned(current, version=None, changes=changes, updated_by=actor)
+        _audit(actor, Action.UPDATE, current, session.course.client, request,
+               detail="amended, awaiting co-signature")  # fmt: skip
+    # The caller's copy follows, so the page can say where the note went.
+    session.cosign_status, session.version = current.cosign_status, current.version
     return amendment
+
+
+# Co-signing a trainee's notes (docs/adr/0018-trainee-co-signature.md) ---------------------
+
+
+def _lock_awaiting(actor: User, session: Session, version: int) -> Session:
+    """The note again, locked, if ``actor`` is the supervisor who co-signs it and it awaits
+    them at the version they saw; ``PermissionDenied``, ``ValidationError`` or
+    ``EditConflict`` otherwise."""
+    membership = policy.staff_membership(actor)
+    current = lock_version(session, None)
+    if not (
+        policy.can_cosign(membership, current)
+        and policy.can_access_client(membership, session.course.client)
+    ):
+        raise PermissionDenied
+    if not current.awaits_cosignature:
+        raise ValidationError(_("This note is not waiting for your co-signature."))
+    if current.version != version:
+        raise EditConflict(
+            _(
+                "The note has changed since you opened it (an amendment was added). "
+                "Read it again before you decide."
+            )
+        )
+    return current
+
+
+@transaction.atomic
+def session_cosign(
+    *, actor: User, session: Session, version: int, request: HttpRequest | None = None
+) -> Session:
+    """The supervisor co-signs a trainee's note: it is final from now on."""
+    current = _lock_awaiting(actor, session, version)
+    changes = {
+        "cosign_status": CoSign.COSIGNED,
+        "cosigned_at": timezone.now(),
+        "cosigned_by": actor,
+    }
+    current = update_versioned(current, version=None, changes=changes, updated_by=actor)
+    _audit(actor, Action.UPDATE, current, session.course.client, request, detail="co-signed")
+    return current
+
+
+@transaction.atomic
+def session_return(
+    *,
+    actor: User,
+    session: Session,
+    version: int,
+    comment: str,
+    request: HttpRequest | None = None,
+) -> SessionReturn:
+    """The supervisor returns a trainee's note with a comment; the trainee answers with an
+    amendment, which sends the note back for co-signature."""
+    current = _lock_awaiting(actor, session, version)
+    if not comment.strip():
+        raise ValidationError(
+            {"comment": _("Write what the clinician should add or correct before you return it.")}
+        )
+    returned = SessionReturn(session=current, author=actor, comment=comment)
+    returned.full_clean()
+    returned.save()
+    _audit(actor, Action.CREATE, returned, session.course.client, request)
+    current = update_versioned(
+        current, version=None, changes={"cosign_status": CoSign.RETURNED}, updated_by=actor
+    )
+    _audit(actor, Action.UPDATE, current, session.course.client, request,
+           detail="returned with a comment")  # fmt: skip
+    return returned
 
 
 @sensitive_variables()  # error reports never show the note (S3)

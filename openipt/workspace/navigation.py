@@ -22,12 +22,15 @@ from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import Membership, User
 from openipt.accounts.policy import (
+    can_export_research,
+    can_keep_supervision,
     can_manage_practice,
     can_see_alerts,
     can_see_caseload,
     can_see_clients,
     can_see_dashboard,
     can_see_inbox,
+    can_see_outcomes,
     can_see_schedule,
     can_triage_consultations,
 )
@@ -71,11 +74,14 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("inbox", _("Inbox"), "inbox:list", can_see_inbox, badge="inbox"),
     NavEntry("alerts", _("Alerts"), "measures:alerts", can_see_alerts, badge="open_alerts"),
     NavEntry("alerts", _("Alerts"), "measures:practice-alerts", _sees_practice_alerts_instead),
+    NavEntry("outcomes", _("Outcomes"), "outcomes:dashboard", can_see_outcomes),
+    NavEntry("supervision", _("Supervision"), "supervision:workspace", can_keep_supervision),
     NavEntry("staff", _("Staff"), "accounts:staff-list", can_manage_practice),
     # Crisis contacts and what clients are told about response times.
     NavEntry("practice", _("Practice settings"), "accounts:practice-settings", can_manage_practice),
     NavEntry("questionnaires", _("Questionnaires"), "measures:instruments", can_manage_practice),
     NavEntry("audit", _("Audit log"), "audit:report", can_manage_practice),
+    NavEntry("research", _("Research export"), "research:export", can_export_research),
     NavEntry("security", _("Security"), "mfa_index", _signed_in),
 )
 

@@ -85,9 +85,10 @@ def course_so_far(personas, client_uuid: str):  # type: ignore[no-untyped-def]
 
 
 def test_consultation_request_to_opening_review(new_page, live_server, transactional_db):
-    from openipt.testing.personas import make_personas
+    from openipt.testing.personas import give_crisis_contacts, make_personas
 
     personas = make_personas()
+    give_crisis_contacts(personas.practice)
 
     # Someone anonymous asks for a confidential consultation.
     anon = new_page(viewport=PHONE_VIEWPORT)

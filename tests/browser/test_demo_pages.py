@@ -39,7 +39,7 @@ PORTAL_EMAIL = "blake.demo-birch@example.com"
 MAIN_RECORD = "DEMO-102"  # the role dispute: every kind of record, and the portal client
 # Not swept: other people's pages (sign-in, staff administration, audit) and files.
 SKIPPED_NAMESPACES = {"", "accounts", "audit"}
-DOWNLOADS = re.compile(r"(ics|pdf|attachment|export|feed)$")
+DOWNLOADS = re.compile(r"(ics|pdf|attachment|export|feed|audio)$")
 SHARED_IN_DEMO = {"portal:progress"}  # the demo shares the progress chart with its client
 MIN_MAIN_TEXT = 20
 KWARG = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -100,6 +100,10 @@ class DemoRecords:
             frozenset({"course_uuid", "area_uuid"}): self._first("problem_areas", "area_uuid"),
             frozenset({"course_uuid", "goal_uuid"}): self._first("goals", "goal_uuid"),
             frozenset({"uuid"}): self._appointment_args,
+            frozenset({"course_uuid", "kind"}): self._letter_kind_args,
+            frozenset({"course_uuid", "letter_uuid"}): self._letter_args,
+            frozenset({"course_uuid", "session_uuid", "recording_uuid"}): self._recording_args,
+            frozenset({"meeting_uuid"}): self._meeting_args,
             frozenset({"alert_uuid"}): self._alert_args,
             frozenset({"request_uuid"}): self._request_args,
         }
@@ -152,6 +156,36 @@ class DemoRecords:
         rows = list(week) if everything else list(week.filter(client=self.main)[:1])
         for appointment in rows:
             yield {"uuid": appointment.uuid}
+
+    def _letter_kind_args(self, everything: bool) -> Iterator[Kwargs]:
+        """The letter form for each kind of letter the demo has written."""
+        from openipt.treatment.models import Letter
+
+        for letter in Letter.objects.select_related("course").order_by("pk"):
+            yield {"course_uuid": letter.course.uuid, "kind": letter.kind}
+
+    def _letter_args(self, everything: bool) -> Iterator[Kwargs]:
+        from openipt.treatment.models import Letter
+
+        for letter in Letter.objects.select_related("course").order_by("pk"):
+            yield {"course_uuid": letter.course.uuid, "letter_uuid": letter.uuid}
+
+    def _recording_args(self, everything: bool) -> Iterator[Kwargs]:
+        from openipt.treatment.models import Recording
+
+        for recording in Recording.objects.select_related("session__course").order_by("pk"):
+            session = recording.session
+            yield {
+                "course_uuid": session.course.uuid,
+                "session_uuid": session.uuid,
+                "recording_uuid": recording.uuid,
+            }
+
+    def _meeting_args(self, everything: bool) -> Iterator[Kwargs]:
+        from openipt.treatment.models import SupervisionMeeting
+
+        for meeting in SupervisionMeeting.objects.order_by("pk"):
+            yield {"meeting_uuid": meeting.uuid}
 
     def _alert_args(self, everything: bool) -> Iterator[Kwargs]:
         from openipt.measures.models import RiskAlert

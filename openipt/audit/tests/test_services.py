@@ -126,3 +126,40 @@ def test_concurrent_writers_never_fork_the_chain():
     result = verify_chain()
     assert result.intact
     assert result.checked == 40
+
+
+@pytest.mark.django_db
+def test_an_append_that_lost_the_race_for_the_head_reads_it_again(monkeypatch):
+    """Another writer took the head between this one's read and its insert: the unique
+    ``prev_hash`` refuses the fork (an IntegrityError), and the append starts again from a
+    fresh read of the head instead of failing the request."""
+    from django.db import IntegrityError
+
+    services.record(actor=None, action="create", object_type="t", object_id="first")
+    real_save = AuditEvent.save
+    refused = []
+
+    def refused_once(self, *args, **kwargs):
+        if not refused:
+            refused.append(self.object_id)
+            raise IntegrityError("UNIQUE constraint failed: audit_auditevent.prev_hash")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(AuditEvent, "save", refused_once)
+    event = services.record(actor=None, action="create", object_type="t", object_id="second")
+    assert refused == ["second"]
+    assert AuditEvent.objects.filter(object_id="second").count() == 1
+    assert event.prev_hash == AuditEvent.objects.get(object_id="first").hash
+    assert verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_an_append_that_keeps_losing_gives_up(monkeypatch):
+    from django.db import IntegrityError
+
+    def always(self, *args, **kwargs):
+        raise IntegrityError("UNIQUE constraint failed: audit_auditevent.prev_hash")
+
+    monkeypatch.setattr(AuditEvent, "save", always)
+    with pytest.raises(IntegrityError):
+        services.record(actor=None, action="create", object_type="t", object_id="x")

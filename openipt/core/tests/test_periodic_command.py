@@ -17,11 +17,13 @@ def test_periodic_runs_every_registered_task_once():
         "worker_heartbeat",
         "deliver_outbox",
         "forget_old_submissions",
+        "reclaim_stalled_tasks",
         "checkpoint_audit_head",
         "send_weekly_staff_summaries",
         "escalate_overdue_alerts",
         "refresh_assignments",
         "send_due_reminders",
+        "delete_expired_recordings",
     ]
 
 
@@ -34,5 +36,5 @@ def test_periodic_enqueues_through_the_task_backend():
     make_personas()
     out = io.StringIO()
     call_command("periodic", stdout=out)
-    assert out.getvalue().count("queued") == 8
+    assert out.getvalue().count("queued") == 10
     assert RiskAlert.objects.count() == 0

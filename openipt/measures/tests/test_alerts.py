@@ -219,3 +219,26 @@ def test_a_client_completed_form_without_a_course_alerts_the_primary_clinician(p
     assert alert.course is None
     assert alert.clinician.user == personas.alice
     assert Administration.objects.get().status == "completed"
+
+
+def test_an_open_alert_is_the_first_thing_the_course_guidance_shows(alice_client, personas, course):
+    """Until someone acknowledges it, the alert heads "What is due next" on the course page
+    and the caseload, links to the alert, and cannot be marked away like a task."""
+    _enter(personas, course)
+    alert = RiskAlert.objects.get()
+    course_url = reverse("treatment:course-detail", args=[course.uuid])
+    page = alice_client.get(course_url).content.decode()
+    due = page[page.index('id="due-heading"') :]
+    first = due[due.index("<li") : due.index("</li>")]
+    assert "Risk: respond first" in first
+    assert "PHQ-9 on" in first
+    assert "nobody has responded to yet" in first
+    assert reverse("measures:alert-detail", args=[alert.uuid]) in first
+    assert "Mark done" not in first
+    caseload = alice_client.get(reverse("treatment:caseload")).content.decode()
+    assert "Risk: respond first" in caseload
+    assert 'badge badge--danger">1 risk alert</span>' in caseload  # the row's summary says so
+
+    ack = services.Acknowledgement(actions=("risk_assessment",))
+    services.alert_acknowledge(actor=personas.alice, alert=alert, acknowledgement=ack)
+    assert "Risk: respond first" not in alice_client.get(course_url).content.decode()

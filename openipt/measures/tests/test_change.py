@@ -196,31 +196,104 @@ def test_talking_therapies_needs_paired_scores():
 
 
 def test_r1_reliable_deterioration_at_any_session():
-    flag = c.off_track(PHQ9, [10, 16], current_session=2)
+    flag = c.off_track(PHQ9, [10, 16], sessions_held=2, planned_sessions=12)
     assert flag.flagged
     assert flag.rules == ("R1",)
     assert flag.version == c.HEURISTIC_VERSION
 
 
-def test_r2_no_reliable_improvement_by_session_six_for_a_case():
-    assert c.off_track(PHQ9, [16, 12], current_session=5).rules == ()
-    flag = c.off_track(PHQ9, [16, 12], current_session=6)
-    assert flag.rules == ("R2",)
-    assert flag.min_improvement == 6
-    assert flag.review_session == 6
-    assert not c.off_track(PHQ9, [16, 10], current_session=6).flagged
-    assert not c.off_track(PHQ9, [8, 7], current_session=8).flagged  # not a case at the start
+def test_r2_is_the_protocols_mid_course_review():
+    """R2 fires from the middle of the contract (session 6 of 12, 8 of 16) when the total
+    has fallen by less than a fifth: the course guidance's rule 17, not a second rule."""
+    assert c.off_track(PHQ9, [20, 18], sessions_held=5, planned_sessions=12).rules == ()
+    flag = c.off_track(PHQ9, [20, 18], sessions_held=6, planned_sessions=12)
+    assert (flag.rules, flag.review_session) == (("R2",), 6)
+    assert c.off_track(PHQ9, [20, 18], sessions_held=7, planned_sessions=16).rules == ()
+    assert c.off_track(PHQ9, [20, 16], sessions_held=6, planned_sessions=12).rules == ()  # -20 %
+    assert c.off_track(PHQ9, [8, 8], sessions_held=8, planned_sessions=12).rules == ("R2",)
 
 
-def test_off_track_parameters_are_configurable():
-    params = c.OffTrackParams(review_session=4, min_improvement=3)
-    assert c.off_track(PHQ9, [16, 14], current_session=4, params=params).rules == ("R2",)
-    assert not c.off_track(PHQ9, [16, 13], current_session=4, params=params).flagged
+def test_a_steady_responder_is_on_track():
+    """19 -> 15 -> 14 by session 6 or 7 of 12: five points is short of a reliable change
+    (six), but it is the fall the protocol asks for by mid-course, so no signal fires."""
+    for held in (6, 7):
+        assert not c.off_track(PHQ9, [19, 15, 14], sessions_held=held, planned_sessions=12).flagged
 
 
-def test_off_track_needs_a_threshold_and_two_scores():
-    assert not c.off_track(HAMD, [20, 20], current_session=9).flagged  # no shipped threshold
-    assert not c.off_track(PHQ9, [20], current_session=9).flagged
+def test_r2_only_for_measures_where_higher_is_worse():
+    assert not c.off_track(WHO5, [10, 10], sessions_held=9, planned_sessions=12).flagged
+    assert c.off_track(WHO5, [15, 10], sessions_held=2, planned_sessions=12).rules == ("R1",)
+    assert not c.off_track(PHQ9, [20], sessions_held=9, planned_sessions=12).flagged
+
+
+@given(
+    first=st.integers(0, 27),
+    last=st.decimals(0, 27, places=2),
+    held=st.integers(0, 16),
+    planned=st.integers(1, 16),
+)
+def test_r2_and_the_course_guidance_always_agree(first, last, held, planned):
+    """Whatever the scores, the badge's R2 and rule 17's warning fire together."""
+    from dataclasses import replace
+
+    from openipt.treatment.protocol import CourseState, MeasureResult, evaluate
+    from openipt.treatment.tests.test_protocol_rules import day, good_state
+
+    state = replace(
+        good_state("ipt", planned, min(held, planned)),
+        measures=(
+            MeasureResult("PHQ-9", first, day(1), 1),
+            MeasureResult("PHQ-9", float(last), day(1), 2),
+        ),
+    )
+    assert isinstance(state, CourseState)
+    sessions_held = min(held, planned)
+    guidance = evaluate(state, today=day(sessions_held + 1))
+    warned = any(item.code == "review.no_improvement" for item in guidance.warnings)
+    flagged = (
+        "R2"
+        in c.off_track(
+            PHQ9, [first, last], sessions_held=sessions_held, planned_sessions=planned
+        ).rules
+    )
+    assert warned == flagged
+
+
+# --- The rounded totals every judgement uses -----------------------------------------------
+
+
+def test_reliable_change_compares_the_rounded_totals_caseness_uses():
+    """A prorated 15.5 is 16 for the bands and caseness, so for reliable change too:
+    16 -> 10 is a fall of 6, reliable (the unrounded 5.5 was not)."""
+    s = c.summarise(PHQ9, [Decimal("15.5"), 10])
+    assert (s.baseline, s.latest, s.change) == (16, 10, -6)
+    assert s.reliable_improvement is True
+    worse = c.summarise(PHQ9, [Decimal("9.4"), Decimal("14.5")])  # 9 -> 15: +6
+    assert worse.reliable_deterioration is True
+    assert worse.case_at_start is False
+
+
+def test_combined_recovery_needs_both_measures_under_their_cut_offs():
+    """PHQ-9 14 -> 6 recovers on its own, but GAD-7 12 -> 9 is still a case (>= 8): the
+    combined Talking Therapies outcome is not a recovery, although it is a reliable
+    improvement."""
+    phq, gad = c.summarise(PHQ9, [14, 6]), c.summarise(GAD7, [12, 9])
+    assert phq.reliable_recovery is True
+    combined = c.talking_therapies(phq, gad)
+    assert combined.case
+    assert combined.reliable_improvement
+    assert not combined.recovery
+    assert not combined.reliable_recovery
+    both = c.talking_therapies(phq, c.summarise(GAD7, [12, 7]))
+    assert both.recovery
+    assert both.reliable_recovery
+    # Reliably better on one and reliably worse on the other is neither.
+    mixed = c.talking_therapies(c.summarise(PHQ9, [16, 8]), c.summarise(GAD7, [4, 9]))
+    assert not mixed.reliable_improvement
+    assert not mixed.reliable_deterioration
+    # A prorated GAD-7 of 7.5 counts as 8: still a case.
+    prorated = c.talking_therapies(phq, c.summarise(GAD7, [12, Decimal("7.5")]))
+    assert not prorated.recovery
 
 
 @given(st.lists(st.integers(0, 27), min_size=2, max_size=12))

@@ -123,10 +123,10 @@ def test_the_off_track_badge_costs_no_query_on_a_prefetched_course(personas, cou
     with count_queries() as ctx:
         html = template.render(Context({"course": fetched}))
     assert len(ctx) == 0
-    assert "Not on track (heuristic)" in html
+    assert ">Not on track</span>" in html
 
 
-def test_the_course_page_labels_the_off_track_signal_as_a_heuristic(alice_client, personas):
+def test_the_course_page_says_what_the_off_track_signal_is(alice_client, personas):
     course = make_course(personas.alice, personas.dana, planned_sessions=12)
     phq9 = Instrument.objects.get(code="PHQ-9", practice__isnull=True)
     for number, digits in ((1, "111111110"), (2, "222222220")):  # 8, then 16
@@ -135,5 +135,47 @@ def test_the_course_page_labels_the_off_track_signal_as_a_heuristic(alice_client
             session=make_session(personas.alice, course, number),
         )  # fmt: skip
     page = alice_client.get(reverse("measures:course-measures", args=[course.uuid])).content
-    assert "Not on track — heuristic, not a validated prediction" in page.decode()
-    assert "reliable deterioration since the first score" in page.decode()
+    assert "Not on track — a prompt to review the plan, not a prediction" in page.decode()
+    assert "reliably worse than the first score" in page.decode()
+
+
+def _enter(personas, course, code: str, number: int, digits: str) -> None:
+    from openipt.measures.scoring import answers_from_entries
+
+    instrument = Instrument.objects.get(code=code, practice__isnull=True)
+    session = Session.objects.filter(course=course, number=number).first()
+    services.administration_enter(
+        actor=personas.alice, course=course, instrument=instrument,
+        answers=answers_from_entries(instrument.parsed, [int(d) for d in digits]),
+        session=session or make_session(personas.alice, course, number),
+    )  # fmt: skip
+
+
+def _summary(course) -> str:
+    return Template("{% load measures_tags %}{% termination_summary course %}").render(
+        Context({"course": course})
+    )
+
+
+def test_the_ending_reports_recovery_over_depression_and_anxiety_together(personas, course):
+    """PHQ-9 14 -> 6 recovers on its own, GAD-7 12 -> 9 is still a case: the ending says
+    "not recovered" for the two together, names GAD-7, and never says "Reliable recovery"."""
+    _enter(personas, course, "PHQ-9", 1, "222221110")  # 14
+    _enter(personas, course, "GAD-7", 1, "2222211")  # 12
+    _enter(personas, course, "PHQ-9", 2, "111111000")  # 6
+    _enter(personas, course, "GAD-7", 2, "2221110")  # 9
+    html = _summary(course)
+    assert "Recovery: depression and anxiety together" in html
+    assert "Not recovered; reliable improvement" in html
+    assert "GAD-7 is still at or over its cut-off" in html
+    assert "Reliable recovery" not in html
+    assert "Recovery (this measure alone)" not in html
+
+
+def test_with_one_measure_the_ending_says_the_recovery_is_that_measures(personas, course):
+    _enter(personas, course, "PHQ-9", 1, "222221110")  # 14
+    _enter(personas, course, "PHQ-9", 2, "111111000")  # 6
+    html = _summary(course)
+    assert "Recovery (this measure alone)" in html
+    assert "Reliable recovery" in html
+    assert "depression and anxiety together" not in html

@@ -17,7 +17,7 @@ from openipt.measures.models import Administration, Instrument
 from openipt.measures.scoring import parse_questionnaire
 from openipt.measures.scoring.parser import PERFORMER_TYPE_URL
 from openipt.measures.tests.helpers import FILES, builtin_resource, epds_resource
-from openipt.testing.personas import PASSWORD, Personas
+from openipt.testing.personas import PASSWORD, Personas, give_crisis_contacts
 from openipt.treatment.tests.factories import make_course
 
 SELF_REPORT = [code for code in FILES if code != "HAM-D-17"]
@@ -26,6 +26,7 @@ SELF_REPORT = [code for code in FILES if code != "HAM-D-17"]
 @pytest.fixture
 def dana_client(personas: Personas) -> HttpClient:
     """Dana signed in to the portal (her account made through the real invitation)."""
+    give_crisis_contacts(personas.practice)
     _invitation, token = accounts.portal_invite(
         actor=personas.alice, client=personas.dana, email="dana@example.test"
     )

@@ -8,11 +8,13 @@ from django.test import Client as HttpClient
 
 from openipt.accounts.models import User
 from openipt.engagement import accounts
-from openipt.testing.personas import PASSWORD, Personas
+from openipt.testing.personas import PASSWORD, Personas, give_crisis_contacts
 
 
 def portal_user_for(actor: User, client, email: str) -> User:
-    """A client's portal account, made through the real invitation flow."""
+    """A client's portal account, made through the real invitation flow (the practice is
+    given crisis contacts first, as inviting requires)."""
+    give_crisis_contacts(client.practice)
     _invitation, token = accounts.portal_invite(actor=actor, client=client, email=email)
     return accounts.portal_invitation_accept(token=token, password=PASSWORD)
 

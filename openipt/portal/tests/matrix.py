@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openipt.accounts.models import Membership, User
 from openipt.engagement import accounts, consultation, messaging
 from openipt.engagement.models import PortalAccess
-from openipt.testing.personas import PASSWORD, Personas
+from openipt.testing.personas import PASSWORD, Personas, give_crisis_contacts
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -36,6 +36,7 @@ def consultation_request(p: Personas) -> dict[str, Any]:
 
 
 def portal_token(p: Personas) -> dict[str, Any]:
+    give_crisis_contacts(p.practice)
     _invitation, token = accounts.portal_invite(
         actor=p.alice, client=p.dana, email="dana.new@example.test"
     )

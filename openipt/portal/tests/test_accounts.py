@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from openipt.accounts.models import Membership, User
 from openipt.engagement.models import PortalInvitation
-from openipt.testing.personas import PASSWORD
+from openipt.testing.personas import PASSWORD, give_crisis_contacts
 
 NEW_PASSWORD = "quiet river lantern 2031"
 
@@ -23,6 +23,7 @@ def portal_page(personas) -> str:
 
 def invite(http, personas, capture) -> str:
     """Alice invites Dana from the client's page; returns the path of the emailed link."""
+    give_crisis_contacts(personas.practice)
     with capture(execute=True):
         response = http.post(portal_page(personas), {"email": "dana@example.test"})
     assert response.status_code == 302

@@ -42,6 +42,11 @@ def with_contacts(personas: Personas) -> Practice:
     )
 
 
+def without_contacts(personas: Personas) -> None:
+    """The practice removes its crisis contacts after Dana joined the portal."""
+    Practice.objects.filter(pk=personas.practice.pk).update(crisis_lines=[], emergency_number="")
+
+
 def assign(personas: Personas, code: str = "PHQ-9") -> Administration:
     return measures.administration_assign(
         actor=personas.alice,
@@ -153,6 +158,7 @@ def test_the_confirmation_is_an_audited_read_of_her_own_answers(personas, dana_c
 def test_without_practice_contacts_the_page_still_helps_and_shows_no_placeholder(
     personas, dana_client
 ):
+    without_contacts(personas)
     html = answer_all(dana_client, assign(personas), item9=3)
     text = visible_text(html)
     assert "Call your local emergency number" in text
@@ -189,6 +195,7 @@ def test_help_and_safety_plan_pages_list_the_practice_numbers(personas, dana_cli
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["portal:help", "portal:safety-plan", "portal:home"])
 def test_without_contacts_the_portal_gives_general_guidance(personas, dana_client, name):
+    without_contacts(personas)
     html = dana_client.get(reverse(name)).content.decode()
     assert f'href="{reverse("portal:help")}"' in html
     assert 'href="tel:' not in html

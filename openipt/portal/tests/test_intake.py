@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client
@@ -11,6 +12,9 @@ from openipt.engagement.consultation import ConsultationData, consultation_reque
 from openipt.engagement.models import ConsultationRequest
 from openipt.scheduling.models import Appointment
 from openipt.testing.personas import make_staff
+
+# A winter morning within the two years ahead that bookings accept.
+WINTER_DAY = f"{timezone.localdate().year + 1}-01-14"
 
 
 def make_request(practice, name: str = "Pat Requester") -> ConsultationRequest:
@@ -36,7 +40,7 @@ def book_data(personas, **overrides: str) -> dict[str, str]:
         "legal_family_name": "Requester",
         "date_of_birth": "1991-02-03",
         "primary_clinician": str(personas.membership(personas.alice).uuid),
-        "starts_at": "2030-03-04T10:00",
+        "starts_at": f"{WINTER_DAY}T10:00",
         "duration_minutes": "50",
     }
     return data | overrides
@@ -74,7 +78,7 @@ def test_booking_creates_the_client_and_a_consultation_appointment(alice_client,
     assert primary.member.user == personas.alice
     appointment = Appointment.objects.get(client=client_record)
     assert appointment.kind == "consultation"
-    assert appointment.starts_at.isoformat() == "2030-03-04T10:00:00+00:00"  # London, winter
+    assert appointment.starts_at.isoformat() == f"{WINTER_DAY}T10:00:00+00:00"  # London, winter
     pending.refresh_from_db()
     assert (pending.status, pending.client) == ("booked", client_record)
     assert AuditEvent.objects.filter(

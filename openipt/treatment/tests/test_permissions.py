@@ -47,6 +47,18 @@ WRITE_ONLY = {
     "course-maintenance",
 }
 OTHER = {"caseload"}
+# The training supervisor's review of a trainee's note: openipt/treatment/tests/test_cosign.py
+# and openipt/workspace/tests/test_cosign_views.py.
+COSIGN = {"session-cosign"}
+# The therapist's and their supervisor's fidelity ratings: openipt/treatment/tests/test_fidelity.py
+# and openipt/workspace/tests/test_fidelity_views.py.
+FIDELITY = {"session-fidelity"}
+# Session recordings, for the therapist and their supervisor only:
+# openipt/treatment/tests/test_recordings.py and openipt/workspace/tests/test_recording_views.py.
+RECORDINGS = {"recording-consent", "session-recordings", "recording-detail", "recording-audio"}
+# The certification portfolio of a concluded course, for the clinician and their supervisor
+# (Bob signs off): openipt/care/tests/test_portfolio.py and the permission matrix.
+PORTFOLIO = {"course-portfolio", "course-portfolio-pdf", "course-portfolio-signoff"}
 POST_ONLY = {
     "task-mark", "session-sign", "inventory-copy", "goal-rate", "task-create", "task-review",
     "course-conclude",
@@ -97,7 +109,7 @@ def world(personas):
 
 def test_every_url_is_in_the_matrix():
     names = {p.name for p in urls.urlpatterns}
-    assert names == READ | WRITE_ONLY | OTHER
+    assert names == READ | WRITE_ONLY | OTHER | COSIGN | FIDELITY | RECORDINGS | PORTFOLIO
 
 
 @pytest.mark.parametrize("who", ["charlie", "adam"])

@@ -201,6 +201,21 @@ def test_a_new_course_records_session_one():
     assert next_action(state, today=day(1)) == Action(NextAction.RECORD_SESSION, 1)
 
 
+def test_a_new_maintenance_course_starts_from_its_contract():
+    """Maintenance IPT has no first phase: its contract (how many, how often, the focus)
+    comes before its first session, so that is the first action and the first item."""
+    state = replace(good_state("ipt_m", 12, 0), contracts=())
+    assert next_action(state, today=day(1)) == Action(NextAction.RECORD_CONTRACT)
+    item = next(i for i in run(state, day(1)).items if i.code == "init.contract")
+    assert "maintenance contract" in item.reason
+    with_contract = good_state("ipt_m", 12, 0)
+    assert with_contract.contracts
+    assert next_action(with_contract, today=day(1)) == Action(NextAction.RECORD_SESSION, 1)
+    # An acute course records session 1 first, as before.
+    acute = replace(good_state("ipt", 12, 0), contracts=())
+    assert next_action(acute, today=day(1)) == Action(NextAction.RECORD_SESSION, 1)
+
+
 def test_after_session_five_the_action_is_session_six():
     state = good_state("ipt", 12, 5)
     assert next_action(state, today=day(6)) == Action(NextAction.RECORD_SESSION, 6)

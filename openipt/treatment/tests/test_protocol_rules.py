@@ -622,3 +622,36 @@ def test_rule_17_waits_for_mid_course_and_a_comparable_measure():
     assert found(zero, "review.no_improvement") == []
     fractional = with_scores("ipc", 6, 3, (1, 20.5, "PHQ-9"), (2, 20, "PHQ-9"), (3, 19.5, "PHQ-9"))
     assert "(20.5, now 19.5)" in next(i.reason for i in run(fractional).warnings if i.rule == 17)
+
+
+# --- Safety: the session's risk check --------------------------------------------------------
+
+
+def with_risk(held: int, concerns_at: tuple[int, ...], asked_at: tuple[int, ...]) -> CourseState:
+    state = good_state("ipt", 12, held)
+    sessions = tuple(
+        replace(
+            s,
+            risk_checked=s.number in asked_at or s.number in concerns_at,
+            risk_concerns=s.number in concerns_at,
+        )
+        for s in state.sessions
+    )
+    return replace(state, sessions=sessions)
+
+
+def test_concerns_at_the_latest_risk_check_come_first_among_warnings():
+    state = with_risk(5, concerns_at=(5,), asked_at=())
+    guidance = run(state)
+    assert found(state, "risk.concerns") == [(Severity.WARNING, 5)]
+    assert guidance.warnings[0].code == "risk.concerns"
+    assert "risk check in session 5 noted concerns" in guidance.warnings[0].reason
+
+
+def test_a_later_check_without_concerns_settles_it():
+    assert found(with_risk(5, concerns_at=(3,), asked_at=(5,)), "risk.concerns") == []
+    # A session where nobody asked does not settle it.
+    assert found(with_risk(5, concerns_at=(3,), asked_at=()), "risk.concerns") == [
+        (Severity.WARNING, 3)
+    ]
+    assert found(with_risk(5, concerns_at=(), asked_at=(2, 3)), "risk.concerns") == []

@@ -23,7 +23,17 @@ from openipt.measures.models import Administration, RiskAlert, SafetyPlan
 from openipt.measures.progress import course_progress
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.times import zone_for
-from openipt.treatment.models import BetweenSessionTask, Course, Session
+from openipt.treatment import recordings
+from openipt.treatment.models import (
+    BetweenSessionTask,
+    Course,
+    FidelityRating,
+    Letter,
+    PortfolioSignOff,
+    Recording,
+    Session,
+    SupervisionMeeting,
+)
 from openipt.workspace.management.commands.load_demo import PRACTICE_NAME, STAFF
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +67,8 @@ def check_people(practice: Practice) -> None:
     assert clients.count() == 7
     assert all(c.legal_family_name.startswith("Demo-") for c in clients)
     assert all(c.email.endswith("@example.com") for c in clients)
-    assert ConsentRecord.objects.filter(client__practice=practice).count() == 7
+    consents = ConsentRecord.objects.filter(client__practice=practice)
+    assert consents.filter(kind=ConsentRecord.Kind.TREATMENT).count() == 7
     staff = Membership.objects.filter(practice=practice, kind=Membership.Kind.STAFF)
     assert sorted(m.user.email for m in staff) == sorted(p.email for p in STAFF)
     assert Supervision.objects.filter(
@@ -180,6 +191,38 @@ def check_this_week(practice: Practice) -> None:
     assert Session.objects.filter(course__client__practice=practice).count() == attended.count()
 
 
+def check_training() -> None:
+    """Devon's concluded course: a letter to his GP with consent to send it, a sealed
+    recording with a supervisor's comment, both fidelity ratings, a signed supervision note
+    with a follow-up for the clinician; the portfolio is left for the supervisor to sign off."""
+    acute = next(c for c in courses("DEMO-104") if c.status == Course.Status.CONCLUDED)
+    supervisor = Membership.objects.get(user__email="demo-supervisor@example.org")
+    clinician = Membership.objects.get(user__email="demo-clinician@example.org")
+    letter = Letter.objects.get(course=acute)
+    assert letter.kind == "end_of_treatment"
+    assert "Demo-GP" in letter.recipient_name
+    assert "Devon" in letter.body
+    assert ConsentRecord.objects.filter(
+        client=acute.client, kind=ConsentRecord.Kind.SHARE_REFERRER
+    ).exists()
+    recording = Recording.objects.get(session__course=acute)
+    assert recordings.active_consent(acute) is not None
+    plain = b"".join(recordings.plaintext_chunks(recording))
+    assert plain[:4] == b"RIFF"
+    assert len(plain) > 8000 * 2
+    assert recording.comments.get().author == supervisor.user
+    roles = set(
+        FidelityRating.objects.filter(session=recording.session).values_list("role", flat=True)
+    )
+    assert roles == {FidelityRating.Role.THERAPIST, FidelityRating.Role.SUPERVISOR}
+    meeting = SupervisionMeeting.objects.get(supervisor=supervisor)
+    assert meeting.is_signed
+    assert list(meeting.supervisees.all()) == [clinician]
+    assert list(meeting.cases.all()) == [acute]
+    assert meeting.follow_ups.get().supervisee == clinician
+    assert not PortfolioSignOff.objects.filter(course=acute).exists()  # left to the supervisor
+
+
 def test_load_demo_builds_every_scenario_and_runs_again_without_duplicates():
     first = run()
     practice = Practice.objects.get(name=PRACTICE_NAME)
@@ -190,14 +233,18 @@ def test_load_demo_builds_every_scenario_and_runs_again_without_duplicates():
     check_concluded_and_maintenance()
     check_adolescent_brief_and_referral()
     check_this_week(practice)
+    check_training()
     assert verify_chain().intact
     assert "Audit chain verified" in first
 
     counts = (Client.objects.count(), Session.objects.count(), Appointment.objects.count())
+    made = [Letter, Recording, FidelityRating, SupervisionMeeting, ConsentRecord]
+    training = [model.objects.count() for model in made]
     events = AuditEvent.objects.count()
     second = run()
     assert (Client.objects.count(), Session.objects.count(), Appointment.objects.count()) == counts
     assert AuditEvent.objects.count() == events
+    assert [model.objects.count() for model in made] == training
     assert "(added now)" not in second
     assert second.count("(already there)") == 7
     printed = dict(SIGN_IN.findall(second))

@@ -37,6 +37,11 @@ urlpatterns = [
     ),
     path("staff/<uuid:uuid>/", views.staff_edit, name="staff-edit"),
     path("staff/<uuid:uuid>/deactivate/", views.staff_deactivate, name="staff-deactivate"),
+    path(
+        "staff/<uuid:uuid>/supervisions/<uuid:supervision_uuid>/training/",
+        views.supervision_training,
+        name="supervision-training",
+    ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     # Practice settings: crisis contacts
     path("practice/settings/", views.practice_settings, name="practice-settings"),

@@ -3,7 +3,10 @@ from django.urls import path
 from openipt.workspace.views.treatment import (
     caseload,
     course,
+    fidelity,
+    portfolio,
     problem_areas,
+    recordings,
     records,
     session,
     termination,
@@ -25,7 +28,9 @@ urlpatterns = [
     path(S + "edit/", session.session_update, name="session-update"),
     path(S + "sign/", session.session_sign, name="session-sign"),
     path(S + "amend/", session.session_amend, name="session-amend"),
+    path(S + "co-sign/", session.session_cosign, name="session-cosign"),
     path(S + "process-note/", session.process_note, name="process-note"),
+    path(S + "fidelity/", fidelity.session_fidelity, name="session-fidelity"),
     path(S + "techniques/<slug:kind>/", session.technique_create, name="technique-create"),
     path(S + "tasks/new/", session.task_create, name="task-create"),
     path(S + "tasks/<uuid:task_uuid>/review/", session.task_review, name="task-review"),
@@ -50,4 +55,21 @@ urlpatterns = [
     # Concluding from the ending page, and the maintenance course.
     path(C + "conclude/", termination.course_conclude, name="course-conclude"),
     path(C + "maintenance/", termination.course_maintenance, name="course-maintenance"),
+    # The certification case portfolio of a concluded course.
+    path(C + "portfolio/", portfolio.course_portfolio, name="course-portfolio"),
+    path(C + "portfolio/pdf/", portfolio.course_portfolio_pdf, name="course-portfolio-pdf"),
+    path(
+        C + "portfolio/sign-off/",
+        portfolio.course_portfolio_signoff,
+        name="course-portfolio-signoff",
+    ),
+]
+
+# Session recordings under consent (docs/adr/0021-session-recordings.md).
+R = S + "recordings/<uuid:recording_uuid>/"
+urlpatterns += [
+    path(C + "recording-consent/", recordings.recording_consent, name="recording-consent"),
+    path(S + "recordings/", recordings.session_recordings, name="session-recordings"),
+    path(R, recordings.recording_detail, name="recording-detail"),
+    path(R + "audio/", recordings.recording_audio, name="recording-audio"),
 ]

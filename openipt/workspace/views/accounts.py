@@ -24,6 +24,7 @@ from openipt.accounts.forms import (
     GrantRefuseForm,
     InvitationAcceptForm,
     InviteForm,
+    MeasureScheduleForm,
     PracticeCrisisForm,
     SetupForm,
     StaffEditForm,
@@ -31,7 +32,10 @@ from openipt.accounts.forms import (
 )
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.models import Membership, Practice, RoleGrant, User
-from openipt.accounts.practice_settings import practice_crisis_settings_update
+from openipt.accounts.practice_settings import (
+    practice_crisis_settings_update,
+    practice_measure_schedule_update,
+)
 from openipt.clients.models import ClientIdentifier
 from openipt.clients.selectors import emergency_accesses_unreviewed
 from openipt.core.http import GET_POST, attempt, form_errors_from
@@ -216,6 +220,7 @@ def staff_edit(request: AuthenticatedHttpRequest, uuid: str) -> HttpResponse:
         "is_self": is_self,
         "waiting": selectors.pending_roles_of(member),
         "single_admin": selectors.admin_count(admin) == 1,
+        "supervisions": selectors.supervisions_of(member),
     }
     return render(request, "accounts/staff_edit.html", context)
 
@@ -241,6 +246,33 @@ def staff_deactivate(request: AuthenticatedHttpRequest, uuid: str) -> HttpRespon
         request, _("%(name)s can no longer sign in.") % {"name": member.user.get_full_name()}
     )
     return redirect("accounts:staff-list")
+
+
+@login_required
+@require_POST
+def supervision_training(
+    request: AuthenticatedHttpRequest, uuid: str, supervision_uuid: str
+) -> HttpResponse:
+    """Mark a staff member as in training under one of their supervisors, or no longer
+    (docs/adr/0018-trainee-co-signature.md)."""
+    admin = selectors.access_practice_admin(request.user)
+    member = selectors.access_staff_member(admin, uuid)
+    supervision = selectors.access_supervision(admin, member, supervision_uuid)
+    training = request.POST.get("is_training") == "1"
+    try:
+        services.supervision_training_set(
+            actor=request.user, supervision=supervision, is_training=training, request=request
+        )
+    except ValidationError as exc:  # shown as a message: the form is a single button
+        messages.error(request, " ".join(exc.messages))
+        return redirect("accounts:staff-edit", uuid=member.uuid)
+    names = {"name": member.user.get_full_name(), "who": supervision.supervisor.user}
+    if training:
+        text = _("%(name)s is in training under %(who)s: %(who)s co-signs their notes.")
+    else:
+        text = _("%(name)s is no longer in training under %(who)s.")
+    messages.success(request, text % names)
+    return redirect("accounts:staff-edit", uuid=member.uuid)
 
 
 @dataclass(frozen=True)
@@ -368,6 +400,30 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
         "crisis_information": practice.crisis_information,
         "version": practice.version,
     }
+    schedule_posted = request.method == "POST" and "measure_schedule" in request.POST
+    schedule_form = MeasureScheduleForm(
+        request.POST if schedule_posted else None,
+        initial={
+            "every_fourth_session": practice.measure_every_fourth_session,
+            "version": practice.version,
+        },
+    )
+    if schedule_posted:
+        if schedule_form.is_valid():
+            done = attempt(
+                schedule_form,
+                lambda: practice_measure_schedule_update(
+                    actor=request.user, practice=practice,
+                    every_fourth_session=schedule_form.cleaned_data["every_fourth_session"],
+                    version=schedule_form.cleaned_data["version"], request=request,
+                ),
+            )  # fmt: skip
+            if done.ok:
+                messages.success(request, _("Saved. The course guidance follows this schedule."))
+                return redirect("accounts:practice-settings")
+        form = PracticeCrisisForm(initial=initial)
+        context = {"form": form, "practice": practice, "schedule_form": schedule_form}
+        return render(request, "accounts/practice_settings.html", context)
     form = PracticeCrisisForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         saved = attempt(
@@ -380,4 +436,5 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
         if saved.ok:
             messages.success(request, _("Saved. Clients now see these contacts in the portal."))
             return redirect("accounts:practice-settings")
-    return render(request, "accounts/practice_settings.html", {"form": form, "practice": practice})
+    context = {"form": form, "practice": practice, "schedule_form": schedule_form}
+    return render(request, "accounts/practice_settings.html", context)

@@ -26,6 +26,7 @@ from openipt.audit import services as audit
 from openipt.scheduling import selectors
 from openipt.scheduling.services import note_can_start
 from openipt.scheduling.times import zone_for
+from openipt.treatment import supervision
 from openipt.workspace import dashboard
 from openipt.workspace.calendar import Grid, build_grid
 from openipt.workspace.navigation import inbox_counts
@@ -109,7 +110,8 @@ def calendar_home(request: StaffRequest) -> HttpResponse:
     if grid.count or due.names_shown:
         detail = f"{grid.count} appointments, {due.names_shown} due items shown"
         _record(request, "core.home", detail)
-    context |= {"due": due, "inbox": inbox_counts(request)}
+    follow_ups = supervision.open_follow_ups(membership)
+    context |= {"due": due, "inbox": inbox_counts(request), "follow_ups": follow_ups}
     if membership.is_admin:
         context["admin"] = dashboard.admin_counts(membership)
     return render(request, "calendar/home.html", context)

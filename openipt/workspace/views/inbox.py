@@ -1,5 +1,7 @@
-"""The staff inbox (openipt/engagement/inbox.py): new messages, diary entries, task reports
-and completed questionnaires from the member's care-team clients, newest first.
+"""The staff inbox (openipt/engagement/inbox.py): trainees' notes waiting for the member's
+co-signature and the member's own notes returned by their supervisor, then new messages,
+diary entries, task reports and completed questionnaires from the member's care-team
+clients, newest first.
 
 The list is one page naming clients, recorded as one list read. Opening an item is a POST
 that marks it read (audited) and then sends the member to where it is read, which records
@@ -46,6 +48,11 @@ def _client_filter(request: StaffRequest, raw: str) -> Client | None:
 def target_url(item: inbox.InboxItem) -> str:
     """Where an item is read in the workspace."""
     record = item.record
+    if item.kind == inbox.COSIGN:
+        return reverse("treatment:session-cosign", args=[record.course.uuid, record.uuid])
+    if item.kind == inbox.RETURNED:
+        args = [record.course.uuid, record.uuid]
+        return reverse("treatment:session-detail", args=args) + "#cosign"
     if item.kind == inbox.MESSAGE:
         return reverse("clients:messages", args=[item.client.uuid])
     if item.kind == inbox.DIARY:

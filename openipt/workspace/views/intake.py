@@ -129,6 +129,9 @@ def portal_settings(request: StaffRequest, client_uuid: UUID) -> HttpResponse:
         "invite": invite,
         "access": access,
         "pending": accounts.pending_portal_invitations(client),
+        # Without crisis contacts the page explains why no invitation can go out yet.
+        "portal_ready": accounts.practice_ready_for_portal(client.practice),
+        "can_manage_practice": policy.can_manage_practice(request.membership),
         "sharing": PortalSharingForm(
             initial={"share_progress": access.share_progress if access else False}
         ),

@@ -8,6 +8,9 @@ so running it late, twice or on two hosts at once does no harm.
 Each round also records the scheduler's heartbeat (``/ready/``). With ``--every``, a round
 that fails because the database is away is logged and retried on the next round with a
 fresh connection, so a database restart does not end the scheduler.
+
+Among the tasks, ``reclaim_stalled_tasks`` queues again the tasks that a worker which died
+left marked running (openipt/core/task_reclaim.py).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, connections
 from django.utils.module_loading import import_string
 
 from openipt.core import health
@@ -43,7 +46,7 @@ class Command(BaseCommand):
         while True:
             try:
                 self._round(tasks, now=now)
-            except DatabaseError:
+            except (DatabaseError, InterfaceError):  # InterfaceError: connection closed
                 if every <= 0:
                     raise
                 logger.exception("The database is not answering; trying again next round")

@@ -1,9 +1,10 @@
 """``manage.py serve``: the production web server and the background-task worker together.
 
-Starts gunicorn (never ``runserver``), django-tasks' database worker and the periodic
+Starts gunicorn (never ``runserver``), the background-task worker (``task_worker``:
+django-tasks-db's worker that reconnects after a database restart) and the periodic
 scheduler as child processes. Ctrl-C or SIGTERM stops them all and exits 0.
 
-A child that exits on its own (the worker after a database restart, say) is started again
+A child that exits on its own (the worker killed for want of memory, say) is started again
 after a pause that doubles with each quick failure (1, 2, 4 ... at most 30 seconds; a child
 that ran for a minute starts the count afresh). Only a child that keeps failing —
 ``OPENIPT_SERVE_MAX_RESTARTS`` times within five minutes (default 5) — makes serve stop
@@ -104,7 +105,7 @@ class Command(BaseCommand):
 
     def _worker_command(self) -> list[str]:
         manage = str(settings.BASE_DIR / "manage.py")
-        return [sys.executable, manage, "db_worker", "--no-reload", "--queue-name", "*"]
+        return [sys.executable, manage, "task_worker", "--no-reload", "--queue-name", "*"]
 
     def _scheduler_command(self) -> list[str]:
         manage = str(settings.BASE_DIR / "manage.py")

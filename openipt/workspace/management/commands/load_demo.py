@@ -28,15 +28,13 @@ from openipt.accounts.models import Membership, Practice, User
 from openipt.audit.verify import verify_chain
 from openipt.clients.models import ClientIdentifier
 from openipt.engagement.models import ConsultationRequest, PortalAccess
+from openipt.workspace.management.demo.crisis import DEMO_CRISIS_SETTINGS
 from openipt.workspace.management.demo.kit import Clinic
 from openipt.workspace.management.demo.scenarios import SCENARIOS, Scenario, intake_request
+from openipt.workspace.management.demo.training import training_records
 
 PRACTICE_NAME = "Demo Practice (fictional)"
 TIME_ZONE = "Europe/London"
-CRISIS_NOTE = (
-    "This is a demo practice: every person and record in it is made up. In a real practice "
-    "this page says whom to call in an emergency."
-)
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,7 @@ class Command(BaseCommand):
             staff = self._staff(practice, passwords, {ADMIN.email} if new else set())
             clinic = Clinic(practice, staff["clinician"], staff["supervisor"], staff["admin"])
             created = self._scenarios(clinic, portal_password)
+            training_records(clinic)
             if not ConsultationRequest.objects.filter(practice=practice).exists():
                 intake_request(clinic)
             portal_email = self._portal_password(practice, portal_password)
@@ -97,19 +96,22 @@ class Command(BaseCommand):
                 sees_clients=False,
             )
             practice = Membership.objects.get(user=admin).practice
-            practice_settings.practice_crisis_settings_update(
-                actor=admin,
-                practice=practice,
-                settings=practice_settings.CrisisSettings(crisis_information=CRISIS_NOTE),
-                version=None,
-            )
-            return practice, True
+            return self._crisis_contacts(admin, practice), True
         if not Membership.objects.filter(practice=practice, user__email=ADMIN.email).exists():
             raise CommandError(
                 f"{PRACTICE_NAME!r} here was made by an earlier version of the demo. Load the "
                 "new one into a fresh database, for example OPENIPT_VAR_DIR=var/demo make demo."
             )
+        if not practice.has_crisis_contacts:  # a demo loaded before it had them
+            practice = self._crisis_contacts(User.objects.get(email=ADMIN.email), practice)
         return practice, False
+
+    def _crisis_contacts(self, admin: User, practice: Practice) -> Practice:
+        """The demo's fictional crisis lines, set as an administrator sets them; clients are
+        invited to the portal only once they are there."""
+        return practice_settings.practice_crisis_settings_update(
+            actor=admin, practice=practice, settings=DEMO_CRISIS_SETTINGS, version=None
+        )
 
     def _staff(
         self, practice: Practice, passwords: dict[str, str], fresh: set[str]
@@ -211,4 +213,9 @@ class Command(BaseCommand):
         out.write(
             "Start with the clinician: today's calendar, Blake's session note and Carmen's "
             "alert. The demo runs on a database of its own, never a real practice's."
+        )
+        out.write(
+            "Devon's concluded course has a letter to his GP, a short session recording, "
+            "fidelity ratings and a signed supervision note: sign in as the supervisor to "
+            "see them from the other side."
         )

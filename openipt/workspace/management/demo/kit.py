@@ -86,11 +86,13 @@ class Clinic:
     today: dt.date = field(init=False)
     zone: ZoneInfo = field(init=False)
     membership: Membership = field(init=False)
+    supervisor_membership: Membership = field(init=False)
 
     def __post_init__(self) -> None:
         self.zone = zone_for(self.practice)
         self.today = timezone.localtime(timezone.now(), self.zone).date()
         self.membership = Membership.objects.get(user=self.clinician)
+        self.supervisor_membership = Membership.objects.get(user=self.supervisor)
 
     def day(self, offset: int) -> dt.date:
         return self.today + dt.timedelta(days=offset)

@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.care import guidance as guidance_lib
@@ -36,6 +37,10 @@ PRIMARY = "PHQ-9"
 # Guidance items that ask for a depression measure (rules 10, 11 and 13, docs/ipt.md §9).
 MEASURE_DUE_CODES = frozenset({"init.symptom_review", "mid.measure", "term.final_measure"})
 REVIEW_STATUSES = (BetweenSessionTask.Status.DONE, BetweenSessionTask.Status.NOT_DONE)
+# A trainee's note once signed (docs/adr/0018-trainee-co-signature.md).
+AWAITING_MESSAGE = gettext_noop(
+    "Session signed. It now waits for your supervisor's co-signature before the client sees it."
+)
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,9 @@ def after_save(
                 _("%(code)s: a risk alert was raised. Review it under Alerts.")
                 % {"code": row.administration.instrument.code},
             )
+    if note.sign and session.awaits_cosignature:
+        messages.success(request, _(AWAITING_MESSAGE))
+        return redirect("treatment:session-detail", course.uuid, session.uuid)
     if note.sign:
         messages.success(request, _("Session saved and signed."))
         return redirect("treatment:session-detail", course.uuid, session.uuid)

@@ -30,7 +30,7 @@ from openipt.access.treatment import (
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.core.http import GET_POST, attempt
 from openipt.treatment import charts, forms, services
-from openipt.treatment.models import Goal, InventoryPerson, TimelineEvent
+from openipt.treatment.models import Course, Goal, InventoryPerson, TimelineEvent
 from openipt.workspace.views.treatment._shared import page
 
 # Inventory ------------------------------------------------------------------------------
@@ -227,13 +227,20 @@ def contract(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> H
     course = access_course(request.user, course_uuid, write=writing, audit=audit_on_get(request))
     versions = list(course.contracts.order_by("-number"))
     latest = versions[0] if versions else None
+    # A maintenance course's first contract starts from its own plan (monthly sessions,
+    # unless the clinician chose otherwise when starting it) and the earlier course's focus.
+    maintenance = latest is None and course.follows is not None
+    if latest is not None:
+        focus = list(latest.focus_areas)
+    elif course.follows is not None:
+        focus = _focus_of(course.follows)
+    else:
+        focus = [a.area for a in course.problem_areas.all() if a.is_focus]
     initial = {
         "planned_sessions": course.planned_sessions,
         "frequency": course.frequency,
         "agreed_on": timezone.localdate(),
-        "focus_areas": latest.focus_areas
-        if latest
-        else [a.area for a in course.problem_areas.all() if a.is_focus],
+        "focus_areas": focus,
         "goals_summary": latest.goals_summary if latest else "",
         "arrangements": latest.arrangements if latest else "",
         "based_on": latest.number if latest else 0,
@@ -261,7 +268,16 @@ def contract(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> H
         form=form,
         versions=versions,
         latest=latest,
+        maintenance=maintenance,
     )
+
+
+def _focus_of(course: Course) -> list[str]:
+    """The course's focus: its latest contract's, else the problem areas chosen as focus."""
+    last = course.contracts.order_by("-number").first()
+    if last is not None:
+        return list(last.focus_areas)
+    return [a.area for a in course.problem_areas.all() if a.is_focus]
 
 
 @login_required

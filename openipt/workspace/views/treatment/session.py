@@ -26,8 +26,10 @@ from openipt.access.treatment import (
     access_course,
     access_process_note,
     access_session,
+    access_session_to_cosign,
     access_task,
 )
+from openipt.accounts import policy
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.audit.services import record_read
 from openipt.care import guidance as guidance_lib
@@ -35,6 +37,7 @@ from openipt.care import selectors
 from openipt.core.http import GET_POST, attempt, posted
 from openipt.measures import services as measure_services
 from openipt.treatment import forms, services
+from openipt.treatment import recordings as recordings_lib
 from openipt.treatment.models import TECHNIQUE_FIELDS, Course, Phase, Session, Technique
 from openipt.workspace.views.treatment import _note as note_lib
 from openipt.workspace.views.treatment._shared import page
@@ -66,10 +69,15 @@ def _session_page(
     course: Course,
     session: Session,
     task_form: forms.TaskForm | None = None,
+    cosign_form: forms.CoSignForm | None = None,
 ) -> HttpResponse:
     """The session page, with the opening review (diary and scores since the previous
-    session), the scores entered in the session and between-session tasks. The caller has
-    recorded the read (one covers all of it)."""
+    session), the scores entered in the session and between-session tasks, and, for the
+    supervisor of a trainee, the co-signature form. The caller has recorded the read (one
+    covers all of it)."""
+    can_cosign = session.awaits_cosignature and policy.can_cosign(request.membership, session)
+    if can_cosign and cosign_form is None:
+        cosign_form = forms.CoSignForm(initial={"version": session.version})
     phase = guidance_lib.session_phase(course, session)
     review = selectors.opening_review(course, session)
     return page(
@@ -90,6 +98,10 @@ def _session_page(
         techniques=session.technique_records.all(),
         technique_kinds=Technique.Kind.choices,
         amend_form=forms.AmendmentForm(),
+        returns=session.returns.select_related("author"),
+        cosign_form=cosign_form if can_cosign else None,
+        can_rate_fidelity=policy.can_rate_fidelity(request.membership, session),
+        recordings=recordings_lib.session_panel(request.membership, session),
     )
 
 
@@ -193,17 +205,62 @@ def session_sign(
     session = access_session(course, session_uuid)
     try:
         version = int(request.POST.get("version", ""))
-        measure_services.session_note_sign(
+        signed = measure_services.session_note_sign(
             actor=request.user, session=session, version=version, request=request
         )
-        messages.success(
-            request, _("Session signed. It can no longer be edited; add amendments instead.")
-        )
+        if signed.awaits_cosignature:
+            messages.success(request, _(note_lib.AWAITING_MESSAGE))
+        else:
+            messages.success(
+                request, _("Session signed. It can no longer be edited; add amendments instead.")
+            )
     except ValueError:
         messages.error(request, _("The session could not be signed. Please try again."))
     except ValidationError as exc:  # shown as a message: signing is a single button
         messages.error(request, " ".join(exc.messages))
     return redirect("treatment:session-detail", course.uuid, session.uuid)
+
+
+@login_required
+@GET_POST
+def session_cosign(
+    request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID, session_uuid: uuid_lib.UUID
+) -> HttpResponse:
+    """The supervisor's review of a trainee's note: the session page with the co-signature
+    form; "Co-sign" makes the note final, "Return with a comment" sends it back to the
+    trainee (docs/adr/0018-trainee-co-signature.md)."""
+    session = access_session_to_cosign(
+        request.user, course_uuid, session_uuid, audit=audit_on_get(request), detail=SESSION_READ
+    )
+    course = session.course
+    if request.method == "GET" and not session.awaits_cosignature:
+        return _session_page(request, course, session)
+    form = forms.CoSignForm(posted(request), initial={"version": session.version})
+    if request.method == "POST" and form.is_valid():
+        done = attempt(form, lambda: _cosign_decision(request, session, form))
+        if done.ok:
+            return redirect("treatment:session-detail", course.uuid, session.uuid)
+    if request.method == "POST":  # refused: the note is shown again, and that is a read
+        record_read(request, course.client, session, detail=SESSION_READ)
+    return _session_page(request, course, session, cosign_form=form)
+
+
+def _cosign_decision(
+    request: AuthenticatedHttpRequest, session: Session, form: forms.CoSignForm
+) -> object:
+    version: int = form.cleaned_data["version"]
+    if "return" in request.POST:
+        returned = services.session_return(
+            actor=request.user, session=session, version=version,
+            comment=form.cleaned_data["comment"], request=request,
+        )  # fmt: skip
+        messages.success(request, _("Note returned. The clinician sees your comment."))
+        return returned
+    cosigned = services.session_cosign(
+        actor=request.user, session=session, version=version, request=request
+    )
+    messages.success(request, _("Note co-signed. It is now part of the client's record."))
+    return cosigned
 
 
 @login_required
@@ -222,6 +279,11 @@ def session_amend(
                 actor=request.user, session=session, text=text, request=request
             ),
         )
+        if amended.ok and session.awaits_cosignature:
+            messages.success(
+                request, _("Amendment added. The note goes back to your supervisor to co-sign.")
+            )
+            return redirect("treatment:session-detail", course.uuid, session.uuid)
         if amended.ok:
             messages.success(request, _("Amendment added."))
             return redirect("treatment:session-detail", course.uuid, session.uuid)
