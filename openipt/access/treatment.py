@@ -11,13 +11,14 @@ page (``openipt.audit.services.record_read``); without it, it records nothing.
 from __future__ import annotations
 
 import uuid as uuid_lib
+from collections.abc import Callable
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from openipt.accounts import policy
-from openipt.accounts.models import User
+from openipt.accounts.models import Membership, User
 from openipt.audit.models import AuditEvent
 from openipt.audit.services import record, record_read
 from openipt.clients.selectors import accessible_clients
@@ -107,6 +108,24 @@ def access_session(
     return _course_record(Session.objects.all(), course, session_uuid, audit, detail)
 
 
+def _session_allowed(
+    user: User,
+    course_uuid: UUIDLike,
+    session_uuid: UUIDLike,
+    allowed: Callable[[Membership | None, Session], bool],
+    audit: HttpRequest | None,
+    detail: str,
+) -> Session:
+    """A session of a course ``user`` may read, which the policy rule ``allowed`` lets them
+    reach; ``Http404`` otherwise. The read is audited when ``audit`` is given."""
+    course = access_course(user, course_uuid)
+    session = access_session(course, session_uuid)
+    if not allowed(policy.staff_membership(user), session):
+        raise Http404
+    _read(course, session, audit, detail)
+    return session
+
+
 def access_session_to_cosign(
     user: User,
     course_uuid: UUIDLike,
@@ -119,12 +138,7 @@ def access_session_to_cosign(
     read, signed by a clinician in training under them (docs/adr/0018-trainee-co-signature.md).
     The author, another supervisor, another practice and the client get ``Http404``, whatever
     state the note is in."""
-    course = access_course(user, course_uuid)
-    session = access_session(course, session_uuid)
-    if not policy.can_cosign(policy.staff_membership(user), session):
-        raise Http404
-    _read(course, session, audit, detail)
-    return session
+    return _session_allowed(user, course_uuid, session_uuid, policy.can_cosign, audit, detail)
 
 
 def access_task(
@@ -210,12 +224,9 @@ def access_session_to_rate(
     """A session ``user`` may rate for fidelity (docs/adr/0020-fidelity-ratings.md): one of a
     course they may read, whose therapist is them or someone they actively supervise. Another
     supervisor, the administrator, another practice and the client get ``Http404``."""
-    course = access_course(user, course_uuid)
-    session = access_session(course, session_uuid)
-    if not policy.can_rate_fidelity(policy.staff_membership(user), session):
-        raise Http404
-    _read(course, session, audit, detail)
-    return session
+    return _session_allowed(
+        user, course_uuid, session_uuid, policy.can_rate_fidelity, audit, detail
+    )
 
 
 def access_course_portfolio(
@@ -295,12 +306,9 @@ def access_session_recordings(
     """A session whose recordings ``user`` may reach: one of a course they may read, whose
     therapist is them or someone they actively supervise. Another supervisor, the
     administrator, another practice and the client get ``Http404``."""
-    course = access_course(user, course_uuid)
-    session = access_session(course, session_uuid)
-    if not policy.can_access_recording(policy.staff_membership(user), session):
-        raise Http404
-    _read(course, session, audit, detail)
-    return session
+    return _session_allowed(
+        user, course_uuid, session_uuid, policy.can_access_recording, audit, detail
+    )
 
 
 def access_recording(

@@ -465,14 +465,8 @@ def can_rate_fidelity(membership: Membership | None, session: RatedSession) -> b
     """The session's therapist (a self-rating) or an active supervisor of that therapist in
     the same practice; nobody else: not another supervisor, not an administrator as such, not
     another practice, not the client."""
-    if is_session_therapist(membership, session):
-        return True
-    if not _is_active_staff(membership) or not membership.is_supervisor:
-        return False
-    return (
-        _supervisees(membership)
-        .filter(pk=session.course.clinician_id, practice_id=membership.practice_id)
-        .exists()
+    return is_session_therapist(membership, session) or _supervises_clinician(
+        membership, session.course
     )
 
 
