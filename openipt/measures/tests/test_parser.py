@@ -349,3 +349,26 @@ def test_scoring_refuses_answers_the_definition_does_not_know():
         values(definition, [1])
     with pytest.raises(AnswerError, match="item 1: 7 is not one of 0, 1, 2, 3"):
         values(definition, [7] * 10)
+
+
+@pytest.mark.parametrize("resource", [[], "Questionnaire", {"resourceType": "Patient"}])
+def test_the_reader_itself_refuses_what_is_not_a_questionnaire(resource):
+    """``parse_questionnaire`` takes a parsed resource (the JSON reader checks structure
+    first); given anything but a Questionnaire it says so and gives no definition."""
+    from openipt.measures.scoring import parse_questionnaire
+
+    outcome = parse_questionnaire(resource)
+    assert outcome.definition is None
+    assert outcome.errors == ("the file is not a FHIR Questionnaire resource",)
+
+
+def test_an_unknown_direction_is_refused():
+    resource = epds_resource()
+    scoring = _scoring(resource)
+    direction = next((part for part in scoring if part["url"] == "direction"), None)
+    if direction is None:
+        direction = {"url": "direction"}
+        scoring.append(direction)
+    direction.pop("valueCode", None)
+    direction["valueCode"] = "sideways"
+    assert "direction must be one of higher_worse, higher_better" in errors_of(resource)
