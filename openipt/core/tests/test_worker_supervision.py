@@ -188,8 +188,10 @@ def test_the_worker_and_the_site_outlive_the_database_ending_their_sessions(mach
         _shell(machine, ENQUEUE, str(tmp_path))
         _wait_for(lambda: runs(tmp_path) == ["started", "finished"], log, serve)
         _wait_for(lambda: _status(ready) == 200, log, serve)
+        # The same worker process carried on. Whether it logged a reconnect depends on when
+        # its connection was ended: between polls, the connection health check
+        # (CONN_HEALTH_CHECKS) opens a new one before the next query and nothing fails.
         assert _started(log, "task worker") == [worker_pid], log.read_text()
-        assert "the task worker reconnects" in log.read_text()
     finally:
         serve.terminate()
         serve.wait(timeout=LIMIT)
