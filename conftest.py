@@ -33,10 +33,15 @@ def _media_in_tmp(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
     settings.OPENIPT_AUDIT_CHECKPOINT_FILE = tmp_path_factory.mktemp("audit") / "checkpoints.jsonl"
     # ... nor session recordings in the real var/recordings.
     recordings = tmp_path_factory.mktemp("recordings")
+    exports = tmp_path_factory.mktemp("exports")  # ... nor FHIR bulk exports in var/exports
     settings.STORAGES = {
         **settings.STORAGES,
         "recordings": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": recordings, "base_url": None},
+        },
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": exports, "base_url": None},
         },
     }

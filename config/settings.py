@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "oauth2_provider",
     "openipt.core",
     "openipt.accounts",
     "openipt.audit",
@@ -56,7 +57,9 @@ INSTALLED_APPS = [
     "openipt.treatment",
     "openipt.scheduling",
     "openipt.engagement",
+    "openipt.fhir",
     "openipt.portal",
+    "openipt.api",
     "openipt.workspace",
     "openipt.testing",
 ]
@@ -199,6 +202,34 @@ MFA_RECOVERY_CODE_COUNT = 10
 # TOTP secrets and recovery-code seeds are encrypted at rest (Fernet) by this adapter.
 # MFA code entry is throttled by ACCOUNT_RATE_LIMITS["login_failed"] (per IP and per user).
 MFA_ADAPTER = "openipt.accounts.mfa_adapter.MfaAdapter"
+
+# SMART App Launch (OAuth 2, docs/smart.md, ADR 23): authorisation code with PKCE (S256
+# only), tokens stored as SHA-256 checksums only, access tokens for an hour, refresh tokens
+# rotated on every use. Scopes are SMART scopes, parsed by openipt/api/smart.py.
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OPENIPT_SMART_REFRESH_DAYS", 90) * 86400,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "OAUTH2_VALIDATOR_CLASS": "openipt.api.oauth_validator.SmartValidator",
+    "SCOPES_BACKEND_CLASS": "openipt.api.smart.SmartScopes",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# DOT's own models, named so that openipt/api's models (and migrations) can point at them.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+
 OPENIPT_FIELD_ENCRYPTION_KEY = env_str("OPENIPT_FIELD_ENCRYPTION_KEY")
 OPENIPT_INVITATION_DAYS = env_int("OPENIPT_INVITATION_DAYS", 7)
 # Measures: an unacknowledged risk alert escalates to the supervisor after this many minutes;
@@ -310,6 +341,11 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": VAR_DIR / "recordings", "base_url": None},
     },
+    # FHIR bulk export files (NDJSON), deleted when they expire (docs/fhir-api.md).
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "exports", "base_url": None},
+    },
 }
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -346,7 +382,10 @@ OPENIPT_PERIODIC_TASKS = [
     "openipt.measures.tasks.refresh_assignments",
     "openipt.scheduling.tasks.send_due_reminders",
     "openipt.treatment.tasks.delete_expired_recordings",
+    "openipt.fhir.tasks.delete_expired_exports",
 ]
+# How long the files of a FHIR bulk export can be downloaded before they are deleted.
+OPENIPT_EXPORT_RETENTION_HOURS = env_int("OPENIPT_EXPORT_RETENTION_HOURS", 24)
 OPENIPT_PERIODIC_SECONDS = env_int("OPENIPT_PERIODIC_SECONDS", 60)
 # A background task still marked running after this long is taken to have lost its worker
 # and is queued again (openipt/core/task_reclaim.py); longer than tasks normally run.

@@ -16,6 +16,7 @@ urlpatterns = [
     path("research-export/", include("openipt.workspace.urls.research")),
     path("", include("openipt.workspace.urls.letters")),
     path("supervision/", include("openipt.workspace.urls.supervision")),
+    path("", include("openipt.api.urls")),
 ]
 
 handler400 = "openipt.workspace.views.core.bad_request"

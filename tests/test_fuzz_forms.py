@@ -46,6 +46,7 @@ from tests.test_permission_matrix import (
     OK,
     PERSONAS,
     _signed_in_as,
+    alice_token,
     pending_grant,
     pending_invitation,
     queued_email,
@@ -256,7 +257,7 @@ def _row_counts() -> dict[str, int]:
 
 def _grown(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """The tables that gained rows, and how many."""
-    return {label: n - before[label] for label, n in after.items() if n != before[label]}
+    return {label: n - before[label] for label, n in after.items() if n > before[label]}
 
 
 def _days_from_today(days: int) -> str:
@@ -369,6 +370,10 @@ def _with(record: Callable[[Personas], object]) -> Callable[[Personas, dict[str,
 # state. Each entry is a function of the personas and the page's URL arguments; it may
 # prepare records before the page is opened. Every other field keeps its plausible value.
 VALID: dict[str, Callable[[Personas, dict[str, Any]], Values]] = {
+    "smart:app-register": lambda p, kw: {
+        "name": "Mood Diary", "redirect_uris": "https://app.example.test/cb", "confidential": "0",
+    },
+    "smart:connected-revoke": _with(alice_token),
     "accounts:emergency-access-review": _with(emergency_access),
     "accounts:grant-approve": _with(pending_grant),
     "accounts:grant-refuse": _with(pending_grant),
@@ -510,6 +515,8 @@ HOSTS: dict[str, Host] = {
     "treatment:session-sign": Host("treatment:session-detail"),
     "treatment:task-create": Host("treatment:session-detail"),
     "treatment:task-review": Host("treatment:session-detail", _session_after_a_task),
+    "smart:app-disable": Host("smart:app-detail", persona="adam"),
+    "smart:connected-revoke": Host("smart:connected", persona="alice"),
     # The supervisor comments on a recording; the therapist's page has no form.
     "treatment:recording-detail": Host("treatment:recording-detail", persona="bob"),
 }
@@ -528,6 +535,10 @@ NOT_SENT: dict[str, str] = {
     # A download: the answer is the file itself, and each download is its own audited
     # export (openipt/care/research_export.py), so a second send is a second download.
     "research:export": "answers with the export file itself, not a redirect",
+    # OAuth endpoints that apps call with their own credentials; no page has their form
+    # (openipt/api/tests/test_smart.py sends them as apps do).
+    "smart:token": "an app's endpoint: no page shows its form",
+    "smart:revoke-token": "an app's endpoint: no page shows its form",
 }
 
 # Every page whose form creates records (not only changes them): the same form is also sent
@@ -535,7 +546,7 @@ NOT_SENT: dict[str, str] = {
 CREATE_FORMS: list[str] = [
     "accounts:invitation-accept", "accounts:staff-invite", "clients:care-team",
     "clients:consent-create", "clients:create", "clients:emergency", "clients:messages",
-    "clients:portal", "clients:portal-sharing", "intake:detail",
+    "clients:portal", "clients:portal-sharing", "intake:detail", "smart:app-register",
     "letters:create", "letters:template-edit",
     "measures:administration-assign", "measures:administration-create",
     "measures:course-measures", "measures:instruments", "measures:safety-plan",

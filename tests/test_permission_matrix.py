@@ -65,6 +65,7 @@ OK = "200"
 NOT_FOUND = "404"
 NOT_ALLOWED = "405"
 FORBIDDEN = "403"
+UNAUTHORISED = "401"  # the FHIR API: bearer tokens only, never the browser session
 LOGIN = "login"  # redirect to the sign-in page
 MFA = "mfa"  # redirect to authenticator enrolment
 REAUTH = "reauth"  # redirect to "confirm it is you" before a sensitive page
@@ -102,7 +103,26 @@ PUBLIC = {
     "account_email_verification_sent",
     "account_confirm_email",
     "scheduling:feed",  # calendar apps cannot sign in: the secret token is the credential
+    # The FHIR API and SMART's discovery and token endpoints: apps, not people, call them;
+    # a token, not the session, is the credential (openipt/api/tests/test_fhir_matrix.py).
+    "fhir:metadata",
+    "fhir:type",
+    "fhir:instance",
+    "fhir:history",
+    "fhir:everything",
+    "fhir:unknown",
+    "fhir:export",
+    "fhir:export-patients",
+    "fhir:export-group",
+    "fhir:export-status",
+    "fhir:export-file",
+    "smart:smart-configuration",
+    "smart:token",
+    "smart:revoke-token",
 }
+# Answered to bearer tokens only: every persona's session gets 401, and Charlie's 404 on
+# Alice's records is checked with his token in openipt/api/tests/test_fhir_matrix.py.
+TOKEN_ONLY = {name for name in PUBLIC if name.startswith("fhir:")}
 
 
 def no_kwargs(p: Personas) -> dict[str, Any]:
@@ -133,6 +153,30 @@ def dana(p: Personas) -> dict[str, Any]:
 
 def alice_membership(p: Personas) -> dict[str, Any]:
     return {"uuid": p.membership(p.alice).uuid}
+
+
+def fhir_dana(p: Personas) -> dict[str, Any]:
+    return {"resource_type": "Patient", "resource_id": str(p.dana.uuid)}
+
+
+def adam_app(p: Personas) -> dict[str, Any]:
+    from openipt.api import smart
+
+    app = smart.app_register(
+        actor=p.adam, name="Mood Diary", redirect_uris=["https://app.example.test/cb"],
+        confidential=False,
+    ).app  # fmt: skip
+    return {"uuid": app.uuid}
+
+
+def alice_token(p: Personas) -> dict[str, Any]:
+    from openipt.api.models import TokenContext
+    from openipt.api.tests.fhir_kit import bearer
+
+    mine = TokenContext.objects.filter(access_token__user=p.alice)
+    if not mine.exists():
+        bearer(p.alice, "user/*.read")
+    return {"uuid": mine.get().uuid}
 
 
 def pending_invitation(p: Personas) -> dict[str, Any]:
@@ -355,6 +399,33 @@ MATRIX: dict[str, Route] = {
     "portal:help": signed_in(NOT_FOUND, dana=OK),
     "portal:record": signed_in(NOT_FOUND, dana=OK),
     "portal:record-pdf": signed_in(NOT_FOUND, dana=OK),
+    "portal:record-fhir": signed_in(NOT_FOUND, dana=OK),
+    # FHIR API (tokens only) and SMART authorisation
+    "fhir:metadata": everyone(OK),
+    "fhir:type": everyone(UNAUTHORISED, kwargs=lambda p: {"resource_type": "Patient"}),
+    "fhir:instance": everyone(UNAUTHORISED, kwargs=fhir_dana),
+    "fhir:history": everyone(NOT_FOUND, kwargs=lambda p: fhir_dana(p) | {"rest": "1"}),
+    "fhir:everything": everyone(UNAUTHORISED, kwargs=lambda p: {"resource_id": p.dana.uuid}),
+    "fhir:unknown": everyone(NOT_FOUND, kwargs=lambda p: {"rest": "nothing/here"}),
+    "fhir:export": everyone(UNAUTHORISED),
+    "fhir:export-patients": everyone(UNAUTHORISED),
+    "fhir:export-group": everyone(
+        UNAUTHORISED, kwargs=lambda p: {"group_id": p.membership(p.alice).uuid}
+    ),
+    "fhir:export-status": everyone(UNAUTHORISED, kwargs=lambda p: {"job": p.dana.uuid}),
+    "fhir:export-file": everyone(
+        UNAUTHORISED, kwargs=lambda p: {"job": p.dana.uuid, "name": "Patient.ndjson"}
+    ),
+    "smart:smart-configuration": everyone(OK),
+    "smart:token": everyone(NOT_ALLOWED),
+    "smart:revoke-token": everyone(NOT_ALLOWED),
+    "smart:authorize": signed_in(NOT_FOUND),
+    "smart:apps": signed_in(NOT_FOUND, adam=OK),
+    "smart:app-register": signed_in(NOT_FOUND, adam=OK),
+    "smart:app-detail": signed_in(NOT_FOUND, kwargs=adam_app, adam=OK),
+    "smart:app-disable": signed_in(NOT_ALLOWED, kwargs=adam_app, dana=NOT_FOUND),
+    "smart:connected": signed_in(OK),
+    "smart:connected-revoke": signed_in(NOT_ALLOWED, kwargs=alice_token),
     # measures: questionnaires in session, risk alerts, safety plan
     "measures:course-measures": signed_in(OK, kwargs=course_of_dana(), **CLINICAL),
     "measures:administration-create": signed_in(OK, kwargs=course_of_dana(), **CLINICAL_WRITE),
@@ -573,6 +644,9 @@ def test_charlie_gets_404_on_every_url_of_alices_practice(name, personas):
     """
     if name not in MATRIX:
         pytest.fail(f"{name} has no permission-matrix entry")
+    if name in TOKEN_ONLY:
+        assert MATRIX[name].expect["charlie"] in {UNAUTHORISED, NOT_FOUND}
+        return
     url = reverse(name, kwargs=MATRIX[name].kwargs(personas))
     charlie = _signed_in_as(personas.charlie)
     answers = {"GET": outcome_of(charlie.get(url)), "POST": outcome_of(charlie.post(url))}

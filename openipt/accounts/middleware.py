@@ -68,7 +68,7 @@ class MfaRequiredMiddleware:
             and _is_staff(request)
             and not _has_totp(user)
         ):
-            if request.path.startswith("/api/"):
+            if request.path.startswith(("/api/", "/fhir/")):
                 return HttpResponse(status=403)
             return redirect("mfa_activate_totp")
         return self.get_response(request)
@@ -88,8 +88,11 @@ def _has_totp(user: object) -> bool:
     return bool(cached)
 
 
+# ``/oauth/``: a client approves an app that reads their own record; ``/fhir/`` answers
+# bearer tokens only, never the browser session, so a client's session gains nothing there.
 CLIENT_ALLOWED_PREFIXES = (
     "/portal/", "/accounts/", "/static/", "/health/", "/ready/", "/consultation/",
+    "/oauth/", "/fhir/",
 )  # fmt: skip
 
 

@@ -616,3 +616,20 @@ def can_write_letters(membership: Membership | None, client: ClientRecord) -> bo
 def can_edit_letter_templates(membership: Membership | None) -> bool:
     """The practice's letter wording is the practice's to manage."""
     return can_manage_practice(membership)
+
+
+# SMART apps (openipt/api/smart.py, docs/smart.md).
+
+
+def can_manage_apps(membership: Membership | None) -> bool:
+    """A practice's administrators register, list and disable its SMART apps."""
+    return can_manage_practice(membership)
+
+
+def approvable_apps_q(membership: Membership | None) -> Q:
+    """A filter on SMART apps (anything with ``practice_id`` and ``disabled_at``): those the
+    member may approve — their own practice's, while enabled. Another practice's app is as
+    good as unknown."""
+    if membership is None or not membership.is_active:
+        return Q(pk__in=[])
+    return Q(practice_id=membership.practice_id, disabled_at__isnull=True)

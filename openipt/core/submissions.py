@@ -37,7 +37,9 @@ from openipt.core.models import Submission
 FIELD = "_submission"
 HEADER = "Idempotency-Key"
 TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,100}$")
-EXEMPT_PREFIXES = ("/accounts/", "/static/")
+# The FHIR API answers its own ``Idempotency-Key`` (``run_once``): its results are created
+# resources, not redirects, and its user is the token's, known only inside the view.
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/fhir/")
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -107,3 +109,39 @@ def forget_old(*, older_than_hours: int = 24) -> int:
     cutoff = timezone.now() - dt.timedelta(hours=older_than_hours)
     deleted, _ = Submission.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+class StillRunning(Exception):
+    """The first request with this key has not finished within the wait."""
+
+
+def run_once(key: str, *, user_id: int, path: str, run: Callable[[], str]) -> tuple[str, bool]:
+    """Run ``run`` once per ``key`` for this user: it returns where its result lives, which
+    is remembered; a repeat of the key gets that location and runs nothing. Returns the
+    location and whether this call ran. A repeat arriving while the first still runs waits
+    for it (``StillRunning`` after ``WAIT_SECONDS``); a first call that failed leaves the
+    key free for the retry."""
+    hashed = hashlib.sha256(f"{path}\n{user_id}\n{key}".encode()).hexdigest()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        try:
+            with transaction.atomic():
+                Submission.objects.create(key=hashed, user_id=user_id, path=path[:300])
+        except IntegrityError:
+            first = Submission.objects.filter(key=hashed).first()
+            if first is not None and first.status == Submission.Status.DONE:
+                return first.location, False
+            if time.monotonic() >= deadline:
+                raise StillRunning from None
+            time.sleep(POLL_SECONDS)
+            continue
+        break
+    try:
+        location = run()
+    except BaseException:
+        Submission.objects.filter(key=hashed).delete()
+        raise
+    Submission.objects.filter(key=hashed).update(
+        status=Submission.Status.DONE, location=location[:2000]
+    )
+    return location, True

@@ -34,4 +34,5 @@ urlpatterns = [
     path("portal/help/", views.help_now, name="help"),
     path("portal/record/", views.my_record, name="record"),
     path("portal/record/pdf/", views.my_record_pdf, name="record-pdf"),
+    path("portal/record/fhir/", views.my_record_fhir, name="record-fhir"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import update_wrapper
@@ -30,6 +31,9 @@ from openipt.core.http import GET_POST, attempt, download_response, posted
 from openipt.engagement import diary, messaging
 from openipt.engagement.forms import MessageForm
 from openipt.engagement.models import PortalAccess
+from openipt.fhir import bundle as fhir_bundle
+from openipt.fhir import everything as fhir_everything
+from openipt.fhir import search as fhir_search
 from openipt.measures import services as measures
 from openipt.measures.models import Administration, RiskAlert
 from openipt.measures.progress import course_progress
@@ -387,6 +391,31 @@ def my_record_pdf(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="my-record.pdf"'
+    return response
+
+
+@portal_page
+@require_GET
+def my_record_fhir(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
+    """The whole record as a FHIR Bundle (the API's ``$everything``), to take to another
+    health app or service: the right of access in the format health systems read."""
+    reader = fhir_search.reader_for(own.user)
+    resources = list(fhir_everything.everything(reader, own.client))
+    base = request.build_absolute_uri("/fhir")
+    bundle = fhir_bundle.collection(base=base, resources=resources)
+    audit.record(
+        actor=own.user,
+        action=AuditEvent.Action.EXPORT,
+        obj=own.client,
+        client=own.client,
+        request=request,
+        detail="portal record FHIR",
+    )
+    response = HttpResponse(
+        json.dumps(bundle, ensure_ascii=False, indent=1),
+        content_type="application/fhir+json; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-record.fhir.json"'
     return response
 
 

@@ -24,6 +24,7 @@ from openipt.accounts.models import Membership, User
 from openipt.accounts.policy import (
     can_export_research,
     can_keep_supervision,
+    can_manage_apps,
     can_manage_practice,
     can_see_alerts,
     can_see_caseload,
@@ -82,6 +83,9 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("questionnaires", _("Questionnaires"), "measures:instruments", can_manage_practice),
     NavEntry("audit", _("Audit log"), "audit:report", can_manage_practice),
     NavEntry("research", _("Research export"), "research:export", can_export_research),
+    # SMART apps that read and write through the FHIR API (docs/smart.md).
+    NavEntry("apps", _("Apps"), "smart:apps", can_manage_apps),
+    NavEntry("connected", _("Connected apps"), "smart:connected", _signed_in),
     NavEntry("security", _("Security"), "mfa_index", _signed_in),
 )
 
@@ -132,14 +136,17 @@ def _inbox_badge(request: HttpRequest) -> Any:
     return SimpleLazyObject(lambda: counts.total)
 
 
-# Sections that ``nav_section`` (openipt/core) does not know, by URL namespace.
-_OWN_SECTIONS = {"inbox": "inbox"}
+# Sections that ``nav_section`` (openipt/core) does not know, by URL namespace, and the
+# pages of a namespace that belong to another section than the namespace's.
+_OWN_SECTIONS = {"inbox": "inbox", "smart": "apps"}
+_OWN_PAGES = {"smart:connected": "connected", "smart:connected-revoke": "connected"}
 
 
 def _section(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     namespace = match.namespace if match is not None else ""
-    return nav_section(request) or _OWN_SECTIONS.get(namespace, "")
+    view_name = match.view_name if match is not None else ""
+    return nav_section(request) or _OWN_PAGES.get(view_name, "") or _OWN_SECTIONS.get(namespace, "")
 
 
 def _badge(request: HttpRequest, entry: NavEntry) -> tuple[Any, str | Promise]:

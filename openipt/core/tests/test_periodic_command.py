@@ -24,6 +24,7 @@ def test_periodic_runs_every_registered_task_once():
         "refresh_assignments",
         "send_due_reminders",
         "delete_expired_recordings",
+        "delete_expired_exports",
     ]
 
 
@@ -36,5 +37,5 @@ def test_periodic_enqueues_through_the_task_backend():
     make_personas()
     out = io.StringIO()
     call_command("periodic", stdout=out)
-    assert out.getvalue().count("queued") == 10
+    assert out.getvalue().count("queued") == 11
     assert RiskAlert.objects.count() == 0

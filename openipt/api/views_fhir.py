@@ -1,0 +1,282 @@
+"""The FHIR R4 API under ``/fhir/`` (docs/fhir-api.md): JSON only, bearer tokens only.
+
+Every answer is ``application/fhir+json``; every refusal an OperationOutcome. A request
+reads with the eyes of its token's user (``openipt.fhir.search.Reader``), under the same
+policy as the pages, and every read and write is audited as a page view is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any
+
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from openipt.accounts.middleware import practice_zone
+from openipt.api import smart
+from openipt.audit.services import record_list_read, record_read
+from openipt.core.submissions import StillRunning, run_once
+from openipt.fhir import bundle, everything, search, writes
+from openipt.fhir import resources as r
+from openipt.measures.models import Administration
+
+CONTENT_TYPE = "application/fhir+json; charset=utf-8"
+FhirView = Callable[..., HttpResponse]
+
+
+def fhir_response(
+    resource: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(resource, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        content_type=CONTENT_TYPE,
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def problem(
+    status: int, message: str, *, code: str = "invalid", headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    return fhir_response(bundle.outcome(message, code=code), status=status, headers=headers)
+
+
+def base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("/metadata")
+
+
+def _params(request: HttpRequest) -> dict[str, list[str]]:
+    return {key: request.GET.getlist(key) for key in request.GET}
+
+
+def with_grant(interaction: str) -> Callable[[FhirView], FhirView]:
+    """Authenticate the bearer token, check its scopes for the resource type, and run the
+    view on the practice's clock with the token's reader."""
+
+    def decorate(view: FhirView) -> FhirView:
+        @wraps(view)
+        def wrapped(
+            request: HttpRequest, resource_type: str, *args: Any, **kwargs: Any
+        ) -> HttpResponse:
+            kind = search.KINDS.get(resource_type)
+            if kind is None:
+                return problem(
+                    404,
+                    f"{resource_type} is not a resource type served here.",
+                    code="not-supported",
+                )
+            try:
+                grant = smart.authenticate(request)
+                smart.require(grant, resource_type, interaction)
+            except smart.AuthError as error:
+                headers = (
+                    {"WWW-Authenticate": error.www_authenticate} if error.www_authenticate else {}
+                )
+                return problem(error.status, error.message, code=error.code, headers=headers)
+            reader = search.reader_for(grant.user, grant.patient_id)
+            zone = practice_zone(reader.membership)
+            with timezone.override(zone):
+                return view(request, kind, reader, *args, **kwargs)
+
+        return csrf_exempt(wrapped)
+
+    return decorate
+
+
+def _audit_read(
+    request: HttpRequest, reader: search.Reader, kind: search.Kind, rows: list[Model]
+) -> None:
+    """One read event: for the client when every row is one client's, else one list read."""
+    clients = {c.pk: c for c in (kind.client_of(row) for row in rows) if c is not None}
+    if len(clients) == 1:
+        (client,) = clients.values()
+        obj = rows[0] if len(rows) == 1 else None
+        record_read(request, client, obj, actor=reader.user, detail=f"FHIR {kind.name}")
+        return
+    record_list_read(
+        request,
+        actor=reader.user,
+        practice_id=reader.practice_id,
+        object_type=f"fhir.{kind.name}"[:60],
+        detail=f"FHIR {kind.name}: {len(rows)} shown, of {len(clients)} clients",
+    )
+
+
+@csrf_exempt
+def metadata(request: HttpRequest) -> HttpResponse:
+    """The CapabilityStatement: public, as FHIR expects, so that a client can discover the
+    server and where to authorise."""
+    if request.method not in ("GET", "HEAD"):
+        return problem(405, "Read the capability statement with GET.", code="not-supported")
+    oauth = {
+        "authorize": request.build_absolute_uri(reverse("smart:authorize")),
+        "token": request.build_absolute_uri(reverse("smart:token")),
+        "revoke": request.build_absolute_uri(reverse("smart:revoke-token")),
+    }
+    return fhir_response(bundle.capability_statement(base=base_url(request), oauth=oauth))
+
+
+@with_grant("search")
+def _search(request: HttpRequest, kind: search.Kind, reader: search.Reader) -> HttpResponse:
+    params = _params(request)
+    try:
+        page = search.search(kind, reader, params)
+    except search.SearchError as error:
+        return problem(400, error.message, code=error.code)
+    _audit_read(request, reader, kind, page.rows)
+    result = bundle.searchset(
+        base=base_url(request),
+        resource_type=kind.name,
+        params=params,
+        page=page,
+        resources=kind.render(page.rows),
+    )
+    return fhir_response(result)
+
+
+@with_grant("create")
+def _create(request: HttpRequest, kind: search.Kind, reader: search.Reader) -> HttpResponse:
+    if kind.name != "QuestionnaireResponse":
+        return problem(405, f"{kind.name} cannot be created here.", code="not-supported")
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return problem(400, "The body is not JSON.", code="structure")
+
+    def store() -> str:
+        administration = writes.response_create(reader, payload, request=request)
+        return f"QuestionnaireResponse/{administration.uuid}"
+
+    key = request.headers.get("Idempotency-Key", "").strip()
+    try:
+        if key:
+            location, created = run_once(
+                key[:200], user_id=reader.user.pk, path=request.path, run=store
+            )
+        else:
+            location, created = store(), True
+    except writes.Refused as refused:
+        body = bundle.outcomes([(p.where, p.message) for p in refused.problems])
+        return fhir_response(body, status=refused.status)
+    except StillRunning:
+        return problem(
+            409, "The same request is still being stored; try again shortly.", code="conflict"
+        )
+    administration = Administration.objects.select_related("client", "instrument").get(
+        uuid=location.rsplit("/", 1)[-1]
+    )
+    return _response_with(request, administration, status=201 if created else 200)
+
+
+def _response_with(
+    request: HttpRequest, administration: Administration, *, status: int
+) -> HttpResponse:
+    resource = r.questionnaire_response(administration)
+    version = r.version_of(administration)
+    url = f"{base_url(request)}/QuestionnaireResponse/{administration.uuid}"
+    return fhir_response(
+        resource,
+        status=status,
+        headers={"Location": f"{url}/_history/{version}", "ETag": f'W/"{version}"'},
+    )
+
+
+@csrf_exempt
+def type_level(request: HttpRequest, resource_type: str) -> HttpResponse:
+    """``GET [type]`` searches; ``POST [type]`` creates (QuestionnaireResponse only)."""
+    if request.method == "POST":
+        return _create(request, resource_type)
+    if request.method in ("GET", "HEAD"):
+        return _search(request, resource_type)
+    return problem(
+        405, f"{request.method} is not supported on {resource_type}.", code="not-supported"
+    )
+
+
+@with_grant("read")
+def _read(
+    request: HttpRequest, kind: search.Kind, reader: search.Reader, resource_id: str
+) -> HttpResponse:
+    row = kind.one(reader, resource_id)
+    if row is None:
+        return problem(404, f"No {kind.name} {resource_id} is open to you.", code="not-found")
+    _audit_read(request, reader, kind, [row])
+    (resource,) = kind.render([row])
+    version = r.version_of(row)
+    return fhir_response(resource, headers={"ETag": f'W/"{version}"'})
+
+
+@with_grant("update")
+def _update(
+    request: HttpRequest, kind: search.Kind, reader: search.Reader, resource_id: str
+) -> HttpResponse:
+    if kind.name != "QuestionnaireResponse":
+        return problem(405, f"{kind.name} cannot be changed here.", code="not-supported")
+    row = kind.one(reader, resource_id)
+    if row is None:
+        return problem(
+            404, f"No QuestionnaireResponse {resource_id} is open to you.", code="not-found"
+        )
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return problem(400, "The body is not JSON.", code="structure")
+    try:
+        administration = writes.response_update(
+            reader, row, payload, if_match=request.headers.get("If-Match"), request=request
+        )
+    except writes.Refused as refused:
+        body = bundle.outcomes([(p.where, p.message) for p in refused.problems])
+        return fhir_response(body, status=refused.status)
+    return _response_with(request, administration, status=200)
+
+
+@csrf_exempt
+def instance_level(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
+    """``GET [type]/[id]`` reads; ``PUT`` updates (an assigned QuestionnaireResponse)."""
+    if request.method in ("GET", "HEAD"):
+        return _read(request, resource_type, resource_id)
+    if request.method == "PUT":
+        return _update(request, resource_type, resource_id)
+    return problem(405, f"{request.method} is not supported here.", code="not-supported")
+
+
+@with_grant("read")
+def _everything(
+    request: HttpRequest, kind: search.Kind, reader: search.Reader, resource_id: str
+) -> HttpResponse:
+    client = kind.one(reader, resource_id)
+    if client is None:
+        return problem(404, f"No Patient {resource_id} is open to you.", code="not-found")
+    resources = list(everything.everything(reader, client))
+    record_read(request, client, actor=reader.user, detail="FHIR Patient/$everything")
+    return fhir_response(bundle.collection(base=base_url(request), resources=resources))
+
+
+@csrf_exempt
+def patient_everything(request: HttpRequest, resource_id: str) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return problem(405, "Run $everything with GET.", code="not-supported")
+    return _everything(request, "Patient", resource_id)
+
+
+@csrf_exempt
+def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return problem(404, "Nothing is served at this address.", code="not-found")
+
+
+@csrf_exempt
+def history_refused(
+    request: HttpRequest, resource_type: str, resource_id: str, rest: str = ""
+) -> HttpResponse:
+    return problem(
+        404, "Earlier versions are not served; read the current one.", code="not-supported"
+    )
