@@ -215,8 +215,10 @@ class SmartScopes:
 
 
 #: Advertised in the SMART configuration (any resource type may replace ``*``).
+# ``openid`` and ``fhirUser`` are accepted (many apps ask for them by default) but not
+# advertised: no id_token is issued yet (docs/smart.md).
 SUPPORTED_SCOPES = (
-    *SPECIAL_SCOPES,
+    "launch/patient", "offline_access",
     "patient/*.read", "patient/*.rs", "patient/*.cruds",
     "user/*.read", "user/*.rs", "user/*.cruds",
     "patient/*.write", "user/*.write",
@@ -298,6 +300,10 @@ def _confinement(token: AccessToken) -> int | None:
     membership = policy.active_membership(user)
     if membership is None:
         raise _unauthorised("invalid_token", "The account is no longer active.")
+    app = SmartApp.objects.filter(application_id=token.application_id).first()
+    if app is None or app.practice_id != membership.practice_id:
+        # A token works only in the practice whose app it was issued to.
+        raise _unauthorised("invalid_token", "The token belongs to another practice's app.")
     context = TokenContext.objects.filter(access_token=token).first()
     chosen = context.patient_id if context is not None else None
     if membership.kind == Membership.Kind.CLIENT:

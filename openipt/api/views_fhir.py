@@ -7,6 +7,7 @@ policy as the pages, and every read and write is audited as a page view is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from functools import wraps
@@ -21,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from openipt.accounts.middleware import practice_zone
 from openipt.api import smart
 from openipt.audit.services import record_list_read, record_read
-from openipt.core.submissions import StillRunning, run_once
+from openipt.core.submissions import TOKEN, KeyReused, StillRunning, run_once
 from openipt.fhir import bundle, everything, search, writes
 from openipt.fhir import resources as r
 from openipt.measures.models import Administration
@@ -49,6 +50,27 @@ def problem(
     return fhir_response(bundle.outcome(message, code=code), status=status, headers=headers)
 
 
+XML = ("xml", "text/xml", "application/xml", "application/fhir+xml")
+
+
+def _refuse_format(request: HttpRequest) -> HttpResponse | None:
+    """406 for a caller that asks for XML only: this server speaks JSON."""
+    wanted = request.GET.get("_format", "").lower()
+    accept = request.headers.get("Accept", "").lower()
+    json_ok = not accept or "json" in accept or "*/*" in accept
+    if wanted in XML or (not wanted and not json_ok and "xml" in accept):
+        return problem(406, "Only JSON is served (application/fhir+json).", code="not-supported")
+    return None
+
+
+def _body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
+    """The JSON body, or the 400 that says it is not JSON (or nested beyond reading)."""
+    try:
+        return json.loads(request.body or b"null"), None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, problem(400, "The body is not JSON that can be read.", code="structure")
+
+
 def base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("/metadata")
 
@@ -66,6 +88,9 @@ def with_grant(interaction: str) -> Callable[[FhirView], FhirView]:
         def wrapped(
             request: HttpRequest, resource_type: str, *args: Any, **kwargs: Any
         ) -> HttpResponse:
+            refused = _refuse_format(request)
+            if refused is not None:
+                return refused
             kind = search.KINDS.get(resource_type)
             if kind is None:
                 return problem(
@@ -84,7 +109,7 @@ def with_grant(interaction: str) -> Callable[[FhirView], FhirView]:
             reader = search.reader_for(grant.user, grant.patient_id)
             zone = practice_zone(reader.membership)
             with timezone.override(zone):
-                return view(request, kind, reader, *args, **kwargs)
+                return view(request, kind, reader, grant, *args, **kwargs)
 
         return csrf_exempt(wrapped)
 
@@ -116,6 +141,9 @@ def metadata(request: HttpRequest) -> HttpResponse:
     server and where to authorise."""
     if request.method not in ("GET", "HEAD"):
         return problem(405, "Read the capability statement with GET.", code="not-supported")
+    refused = _refuse_format(request)
+    if refused is not None:
+        return refused
     oauth = {
         "authorize": request.build_absolute_uri(reverse("smart:authorize")),
         "token": request.build_absolute_uri(reverse("smart:token")),
@@ -125,47 +153,59 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 
 @with_grant("search")
-def _search(request: HttpRequest, kind: search.Kind, reader: search.Reader) -> HttpResponse:
+def _search(
+    request: HttpRequest, kind: search.Kind, reader: search.Reader, grant: smart.Grant
+) -> HttpResponse:
     params = _params(request)
     try:
         page = search.search(kind, reader, params)
     except search.SearchError as error:
         return problem(400, error.message, code=error.code)
-    _audit_read(request, reader, kind, page.rows)
+    count_only = params.get("_summary") == ["count"]
+    _audit_read(request, reader, kind, [] if count_only else page.rows)
     result = bundle.searchset(
         base=base_url(request),
         resource_type=kind.name,
         params=params,
         page=page,
-        resources=kind.render(page.rows),
+        resources=[] if count_only else kind.render(page.rows),
     )
     return fhir_response(result)
 
 
 @with_grant("create")
-def _create(request: HttpRequest, kind: search.Kind, reader: search.Reader) -> HttpResponse:
+def _create(
+    request: HttpRequest, kind: search.Kind, reader: search.Reader, grant: smart.Grant
+) -> HttpResponse:
     if kind.name != "QuestionnaireResponse":
         return problem(405, f"{kind.name} cannot be created here.", code="not-supported")
-    try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "The body is not JSON.", code="structure")
+    payload, unreadable = _body(request)
+    if unreadable is not None:
+        return unreadable
 
     def store() -> str:
         administration = writes.response_create(reader, payload, request=request)
         return f"QuestionnaireResponse/{administration.uuid}"
 
     key = request.headers.get("Idempotency-Key", "").strip()
+    if key and not TOKEN.match(key):
+        return problem(400, "An Idempotency-Key is 16-100 letters, digits, - or _.", code="invalid")
+    fingerprint = hashlib.sha256(request.body).hexdigest()
     try:
         if key:
             location, created = run_once(
-                key[:200], user_id=reader.user.pk, path=request.path, run=store
+                key, user_id=reader.user.pk, path=request.path, run=store, fingerprint=fingerprint
             )
         else:
             location, created = store(), True
     except writes.Refused as refused:
         body = bundle.outcomes([(p.where, p.message) for p in refused.problems])
         return fhir_response(body, status=refused.status)
+    except KeyReused:
+        return problem(
+            422, "This Idempotency-Key was sent before with another body; use a new key.",
+            code="conflict",
+        )  # fmt: skip
     except StillRunning:
         return problem(
             409, "The same request is still being stored; try again shortly.", code="conflict"
@@ -173,6 +213,11 @@ def _create(request: HttpRequest, kind: search.Kind, reader: search.Reader) -> H
     administration = Administration.objects.select_related("client", "instrument").get(
         uuid=location.rsplit("/", 1)[-1]
     )
+    if not created:  # the first response again: shown, so audited as a read
+        record_read(
+            request, administration.client, administration, actor=reader.user,
+            detail="FHIR QuestionnaireResponse",
+        )  # fmt: skip
     return _response_with(request, administration, status=201 if created else 200)
 
 
@@ -203,7 +248,11 @@ def type_level(request: HttpRequest, resource_type: str) -> HttpResponse:
 
 @with_grant("read")
 def _read(
-    request: HttpRequest, kind: search.Kind, reader: search.Reader, resource_id: str
+    request: HttpRequest,
+    kind: search.Kind,
+    reader: search.Reader,
+    grant: smart.Grant,
+    resource_id: str,
 ) -> HttpResponse:
     row = kind.one(reader, resource_id)
     if row is None:
@@ -216,7 +265,11 @@ def _read(
 
 @with_grant("update")
 def _update(
-    request: HttpRequest, kind: search.Kind, reader: search.Reader, resource_id: str
+    request: HttpRequest,
+    kind: search.Kind,
+    reader: search.Reader,
+    grant: smart.Grant,
+    resource_id: str,
 ) -> HttpResponse:
     if kind.name != "QuestionnaireResponse":
         return problem(405, f"{kind.name} cannot be changed here.", code="not-supported")
@@ -225,10 +278,9 @@ def _update(
         return problem(
             404, f"No QuestionnaireResponse {resource_id} is open to you.", code="not-found"
         )
-    try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "The body is not JSON.", code="structure")
+    payload, unreadable = _body(request)
+    if unreadable is not None:
+        return unreadable
     try:
         administration = writes.response_update(
             reader, row, payload, if_match=request.headers.get("If-Match"), request=request
@@ -251,12 +303,17 @@ def instance_level(request: HttpRequest, resource_type: str, resource_id: str) -
 
 @with_grant("read")
 def _everything(
-    request: HttpRequest, kind: search.Kind, reader: search.Reader, resource_id: str
+    request: HttpRequest,
+    kind: search.Kind,
+    reader: search.Reader,
+    grant: smart.Grant,
+    resource_id: str,
 ) -> HttpResponse:
     client = kind.one(reader, resource_id)
     if client is None:
         return problem(404, f"No Patient {resource_id} is open to you.", code="not-found")
-    resources = list(everything.everything(reader, client))
+    readable = {name for name in search.KINDS if grant.can(name, "read")}
+    resources = list(everything.everything(reader, client, types=readable))
     record_read(request, client, actor=reader.user, detail="FHIR Patient/$everything")
     return fhir_response(bundle.collection(base=base_url(request), resources=resources))
 

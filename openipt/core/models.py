@@ -96,6 +96,9 @@ class Submission(models.Model):
     path = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     location = models.CharField(max_length=2000, blank=True)
+    # What was sent with the key (a hash of the body), for keys an API client sends: a
+    # repeat with another body is a mistake to report, not a replay (``run_once``).
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:

@@ -115,20 +115,31 @@ class StillRunning(Exception):
     """The first request with this key has not finished within the wait."""
 
 
-def run_once(key: str, *, user_id: int, path: str, run: Callable[[], str]) -> tuple[str, bool]:
+class KeyReused(Exception):
+    """The key was sent before with another body: a client's mistake, never a replay."""
+
+
+def run_once(
+    key: str, *, user_id: int, path: str, run: Callable[[], str], fingerprint: str = ""
+) -> tuple[str, bool]:
     """Run ``run`` once per ``key`` for this user: it returns where its result lives, which
     is remembered; a repeat of the key gets that location and runs nothing. Returns the
     location and whether this call ran. A repeat arriving while the first still runs waits
     for it (``StillRunning`` after ``WAIT_SECONDS``); a first call that failed leaves the
-    key free for the retry."""
+    key free for the retry. ``fingerprint`` (a hash of what was sent) must match the first
+    call's, else ``KeyReused``: one key, one request."""
     hashed = hashlib.sha256(f"{path}\n{user_id}\n{key}".encode()).hexdigest()
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         try:
             with transaction.atomic():
-                Submission.objects.create(key=hashed, user_id=user_id, path=path[:300])
+                Submission.objects.create(
+                    key=hashed, user_id=user_id, path=path[:300], fingerprint=fingerprint
+                )
         except IntegrityError:
             first = Submission.objects.filter(key=hashed).first()
+            if first is not None and first.fingerprint != fingerprint:
+                raise KeyReused from None
             if first is not None and first.status == Submission.Status.DONE:
                 return first.location, False
             if time.monotonic() >= deadline:

@@ -105,7 +105,7 @@ def organization(practice: Practice) -> Resource:
 def practitioner(membership: Membership) -> Resource:
     """A member of staff: their name only (no contact details leave the practice)."""
     user = membership.user
-    name = user.full_name.strip() or user.email
+    name = user.full_name.strip() or "Clinician"  # never the email address
     parts = name.split()
     human: Resource = {"text": name}
     if len(parts) > 1:

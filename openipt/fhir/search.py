@@ -38,7 +38,7 @@ from openipt.treatment.models import ContractVersion, Course, Goal, GoalRating, 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 #: Parameters every type accepts, besides its own.
-COMMON = frozenset({"_count", "_page", "_format", "_pretty", "_summary", "_total"})
+COMMON = frozenset({"_count", "_page", "_format", "_pretty", "_total"})
 
 
 class SearchError(Exception):
@@ -109,7 +109,11 @@ def _uuid(value: str) -> uuid_lib.UUID | None:
 
 
 def reference_uuid(value: str, resource_type: str) -> uuid_lib.UUID:
-    """``Patient/<id>``, or a bare id, as a UUID; anything else names no record."""
+    """``Patient/<id>``, or a bare id, as a UUID; anything else names no record. An absolute
+    reference (another server's ``https://.../Patient/<id>``) is refused: only our own
+    records are named, and only relatively."""
+    if "://" in value or value.startswith("urn:"):
+        raise SearchError(f"Use a relative reference ({resource_type}/<id>), not {value!r}.")
     text = value.rsplit("/", 2)
     if len(text) >= 2 and text[-2] != resource_type:
         raise SearchError(f"Expected a reference to a {resource_type}: {value!r}.")
@@ -124,17 +128,21 @@ def _date_range(value: str) -> tuple[str, dt.datetime, dt.datetime]:
     match = _DATE.match(text)
     if match is None:
         raise SearchError(f"Not a date: {value!r} (use YYYY, YYYY-MM, YYYY-MM-DD or a time).")
-    year, month, day, time = match.groups()
-    zone = timezone.get_current_timezone()
     try:
-        if time:
-            moment = dt.datetime.fromisoformat(text)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone)
-            return prefix, moment, moment + dt.timedelta(seconds=1)
-        start_day = dt.date(int(year), int(month or 1), int(day or 1))
-    except ValueError as exc:
-        raise SearchError(f"Not a date: {value!r}.") from exc
+        return (prefix, *_span(match.groups(), text))
+    except (ValueError, OverflowError) as exc:  # 2026-02-30, or a year past 9998
+        raise SearchError(f"Not a date that can be searched: {value!r}.") from exc
+
+
+def _span(parts: tuple[str | None, ...], text: str) -> tuple[dt.datetime, dt.datetime]:
+    year, month, day, time = parts
+    zone = timezone.get_current_timezone()
+    if time:
+        moment = dt.datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment, moment + dt.timedelta(seconds=1)
+    start_day = dt.date(int(year or 0), int(month or 1), int(day or 1))
     if day:
         end_day = start_day + dt.timedelta(days=1)
     elif month:
@@ -143,7 +151,7 @@ def _date_range(value: str) -> tuple[str, dt.datetime, dt.datetime]:
         end_day = start_day.replace(year=start_day.year + 1)
     start = dt.datetime.combine(start_day, dt.time(), tzinfo=zone)
     end = dt.datetime.combine(end_day, dt.time(), tzinfo=zone)
-    return prefix, start, end
+    return start, end
 
 
 def date_q(field_name: str, value: str, *, is_date: bool = False) -> Q:
@@ -614,7 +622,7 @@ def filtered(
     ignored = []
     for name, values in params.items():
         base = name.split(":", 1)[0]
-        if base in COMMON:
+        if base in COMMON or (name == "_summary" and values == ["count"]):
             continue
         param = kind.params.get(base)
         if param is None or base != name:

@@ -55,10 +55,27 @@ def _refuse(status: int, where: str, message: str) -> Refused:
     return Refused(status, [Problem(where, message)])
 
 
+#: No questionnaire nests its items this deep; a body that does is refused before it is read.
+MAX_DEPTH = 40
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply ``value`` nests (stops counting past ``MAX_DEPTH``)."""
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
 def structure_problems(payload: Any) -> list[Problem]:
     """What makes ``payload`` not an R4 QuestionnaireResponse (empty: it is one)."""
     if not isinstance(payload, dict) or payload.get("resourceType") != "QuestionnaireResponse":
         return [Problem("resourceType", "The body must be a FHIR QuestionnaireResponse.")]
+    if _depth(payload) > MAX_DEPTH:
+        return [Problem("item", f"Items are nested more than {MAX_DEPTH} levels deep.")]
     try:
         R4BResponse.model_validate(payload)
     except ModelError as error:
@@ -97,7 +114,7 @@ def _option_code(item: Item, answer: Mapping[str, Any], where: str) -> str:
             )
         return option.code
     for key in ("valueInteger", "valueDecimal"):
-        if key in answer:
+        if key in answer and not isinstance(answer[key], bool):
             matches = [o for o in item.options if o.weight is not None and o.weight == answer[key]]
             if len(matches) == 1:
                 return matches[0].code
@@ -169,12 +186,15 @@ def _questionnaire(reader: Reader, payload: Mapping[str, Any]) -> Instrument:
 
 
 def _authored(payload: Mapping[str, Any]) -> dt.date | None:
-    text = payload.get("authored")
+    """The day the response was written; a year or a month alone (valid FHIR) is read as
+    its first day."""
+    text = str(payload.get("authored") or "")
     if not text:
         return None
-    moment = dt.datetime.fromisoformat(str(text)) if "T" in str(text) else None
+    moment = dt.datetime.fromisoformat(text) if "T" in text else None
     if moment is None:
-        return dt.date.fromisoformat(str(text)[:10])
+        parts = [int(part) for part in text[:10].split("-")]
+        return dt.date(*[*parts, 1, 1][:3])
     if moment.tzinfo is None:
         moment = timezone.make_aware(moment)
     return timezone.localdate(moment)
@@ -225,6 +245,10 @@ def response_create(
     client = _subject(reader, payload, write=True)
     instrument = _questionnaire(reader, payload)
     answers = read_answers(instrument.parsed, payload)
+    try:
+        completed_on = _authored(payload)
+    except ValueError as error:
+        raise _refuse(422, "authored", f"Not a date: {payload.get('authored')!r}.") from error
     waiting = _waiting(client, instrument)
     try:
         with transaction.atomic():
@@ -241,13 +265,11 @@ def response_create(
                 course=_current_course(client),
                 instrument=instrument,
                 answers=answers,
-                completed_on=_authored(payload),
+                completed_on=completed_on,
                 request=request,
             )
     except ValidationError as error:
         raise Refused(422, _as_problems(error)) from error
-    except ValueError as error:
-        raise _refuse(422, "authored", f"Not a date: {error}.") from error
 
 
 def response_update(

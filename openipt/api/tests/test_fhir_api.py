@@ -385,3 +385,96 @@ def test_the_same_key_from_another_user_is_their_own(client, personas):
     body = _response_body(personas, PHQ9_MILD)
     assert _post(client, bearer(personas.alice, WRITE), body, **key).status_code == 201
     assert _post(client, bearer(personas.bob, WRITE), body, **key).status_code == 404
+
+
+# --- Refusals found in review: each answered as FHIR, never a 500 -------------------------
+
+
+def test_everything_holds_only_the_types_the_scopes_allow(client, personas):
+    dana_record(personas)
+    headers = bearer(personas.alice, "patient/Patient.read", patient=personas.dana)
+    assert client.get("/fhir/Observation", **headers).status_code == 403
+    bundle = fhir_json(client.get(f"/fhir/Patient/{personas.dana.uuid}/$everything", **headers))
+    assert {e["resource"]["resourceType"] for e in bundle["entry"]} == {"Patient"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9999", "9999-12", "9999-12-31", "gt9999-12-31", "9999-12-31T23:59:59", "2026-02-30"],
+)
+def test_dates_at_the_edge_of_the_calendar_are_a_400(client, personas, value):
+    headers = bearer(personas.alice, USER_READ)
+    response = client.get("/fhir/Patient", {"birthdate": value}, **headers)
+    assert response.status_code == 400
+    assert fhir_json(response)["resourceType"] == "OperationOutcome"
+
+
+def test_bodies_nested_beyond_reason_are_a_400(client, personas):
+    make_course(personas.alice, personas.dana)
+    headers = bearer(personas.alice, WRITE)
+    deep = client.post(
+        "/fhir/QuestionnaireResponse", "[" * 100_000 + "]" * 100_000,
+        content_type="application/fhir+json", **headers,
+    )  # fmt: skip
+    assert deep.status_code == 400
+    body = _response_body(personas, PHQ9_MILD)
+    item: dict = {"linkId": "x"}
+    body["item"] = [item]
+    for _ in range(400):
+        item["item"] = [{"linkId": "x"}]
+        item = item["item"][0]
+    assert _post(client, headers, body).status_code == 400
+    assert Administration.objects.count() == 0
+
+
+def test_a_key_sent_again_with_another_body_is_refused_and_a_replay_is_audited(client, personas):
+    make_course(personas.alice, personas.dana)
+    headers = bearer(personas.alice, WRITE)
+    key = {"HTTP_IDEMPOTENCY_KEY": "kiosk-4713-dddddddd"}
+    assert _post(client, headers, _response_body(personas, PHQ9_MILD), **key).status_code == 201
+    before = AuditEvent.objects.filter(action=AuditEvent.Action.READ).count()
+    again = _post(client, headers, _response_body(personas, PHQ9_MILD), **key)
+    assert again.status_code == 200
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.READ).count() == before + 1
+    critical = _response_body(personas, {**PHQ9_MILD, "9": "LA6571-9"})
+    reused = _post(client, headers, critical, **key)
+    assert reused.status_code == 422
+    assert "another body" in fhir_json(reused)["issue"][0]["diagnostics"]
+    assert _post(client, headers, critical, HTTP_IDEMPOTENCY_KEY="k").status_code == 400
+    assert Administration.objects.filter(client=personas.dana).count() == 1
+
+
+def test_loose_references_and_answers_are_refused(client, personas):
+    make_course(personas.alice, personas.dana)
+    headers = bearer(personas.alice, WRITE)
+    elsewhere = _response_body(personas, PHQ9_MILD)
+    elsewhere["subject"] = {"reference": f"https://other.example/fhir/Patient/{personas.dana.uuid}"}
+    assert _post(client, headers, elsewhere).status_code == 422
+    boolean = _response_body(personas, PHQ9_MILD)
+    boolean["item"][0]["answer"] = [{"valueInteger": True}]
+    assert _post(client, headers, boolean).status_code == 422
+    assert Administration.objects.count() == 0
+    by_month = _response_body(personas, PHQ9_MILD)
+    by_month["authored"] = "2026-01"
+    assert _post(client, headers, by_month).status_code == 201
+    assert Administration.objects.get().completed_at.date().isoformat() == "2026-01-01"
+
+
+def test_xml_is_not_served_and_summary_count_gives_the_total_only(client, personas):
+    headers = bearer(personas.alice, USER_READ)
+    assert client.get("/fhir/Patient", {"_format": "xml"}, **headers).status_code == 406
+    xml_only = client.get("/fhir/Patient", HTTP_ACCEPT="application/fhir+xml", **headers)
+    assert xml_only.status_code == 406
+    assert client.get("/fhir/metadata", {"_format": "xml"}).status_code == 406
+    counted = fhir_json(client.get("/fhir/Patient", {"_summary": "count"}, **headers))
+    assert counted["total"] == 1
+    assert counted["entry"] == []
+
+
+def test_a_token_works_only_in_its_apps_practice(client, personas):
+    from openipt.api.models import SmartApp
+
+    headers = bearer(personas.alice, USER_READ)
+    assert client.get("/fhir/Patient", **headers).status_code == 200
+    SmartApp.objects.update(practice=personas.other_practice)
+    assert client.get("/fhir/Patient", **headers).status_code == 401

@@ -48,10 +48,10 @@ def test_fhirclient_connects_through_smart_and_reads_the_record(live_server, per
     assert smart.ready
     assert smart.patient_id == str(personas.dana.uuid)
 
-    patients = Patient.where(struct={"name": "Dana"}).perform_resources(smart.server)
+    patients = list(Patient.where(struct={"name": "Dana"}).perform_resources_iter(smart.server))
     assert [p.id for p in patients] == [str(personas.dana.uuid)]
     assert patients[0].name[0].family == "Example"
-    assert Patient.where(struct={"name": "Erin"}).perform_resources(smart.server) == []
+    assert list(Patient.where(struct={"name": "Erin"}).perform_resources_iter(smart.server)) == []
 
     response = QuestionnaireResponse.read(str(record.phq9.uuid), smart.server)
     assert response.status == "completed"
