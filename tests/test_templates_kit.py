@@ -42,7 +42,9 @@ OLD_NAV = """{% load i18n %}{% if membership and membership.kind == "staff" %}
 {% url 'accounts:practice-settings' as u %}<li><a href="{{ u }}"{% if nav_section == "practice" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Practice settings" %}</a></li>
 {% url 'measures:instruments' as u %}<li><a href="{{ u }}"{% if nav_section == "questionnaires" %} aria-current="page"{% endif %}>{% translate "Questionnaires" %}</a></li>
 {% url 'audit:report' as u %}<li><a href="{{ u }}"{% if nav_section == "audit" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Audit log" %}</a></li>
-{% url 'research:export' as u %}<li><a href="{{ u }}"{% if nav_section == "research" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Research export" %}</a></li>{% endif %}
+{% url 'research:export' as u %}<li><a href="{{ u }}"{% if nav_section == "research" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Research export" %}</a></li>
+{% url 'smart:apps' as u %}<li><a href="{{ u }}"{% if request.resolver_match.namespace == "smart" and "connected" not in request.resolver_match.url_name %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Apps" %}</a></li>{% endif %}
+{% url 'smart:connected' as u %}<li><a href="{{ u }}"{% if request.resolver_match.namespace == "smart" and "connected" in request.resolver_match.url_name %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Connected apps" %}</a></li>
 {% endif %}
 {% url 'mfa_index' as u %}<li><a href="{{ u }}"{% if nav_section == "security" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Security" %}</a></li>"""  # noqa: E501
 
@@ -67,6 +69,9 @@ PATHS = [
     "/supervision/",
     "/supervision/meetings/new/",
     "/research-export/",
+    "/oauth/apps/",
+    "/oauth/apps/new/",
+    "/oauth/apps/connected/",
     "/accounts/2fa/",
     "/portal/help/",
 ]
@@ -129,9 +134,9 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "In
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("alice", [*STAFF_ENTRIES, "Security"]),  # clinician
+        ("alice", [*STAFF_ENTRIES, "Connected apps", "Security"]),  # clinician
         # clinician and supervisor
-        ("bob", [*STAFF_ENTRIES, "Outcomes", "Supervision", "Security"]),
+        ("bob", [*STAFF_ENTRIES, "Outcomes", "Supervision", "Connected apps", "Security"]),
         (
             "adam",  # administrator, no clinical role
             [
@@ -145,6 +150,8 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "In
                 "Questionnaires",
                 "Audit log",
                 "Research export",
+                "Apps",
+                "Connected apps",
                 "Security",
             ],
         ),
@@ -167,7 +174,8 @@ def test_a_supervisor_without_clients_of_their_own(personas: Personas):
         kind="staff", practice=personas.practice, is_supervisor=True, is_clinician=False
     )
     assert _labels(_request("/", membership)) == [
-        "Dashboard", "Clients", "Inbox", "Alerts", "Outcomes", "Supervision", "Security"
+        "Dashboard", "Clients", "Inbox", "Alerts", "Outcomes", "Supervision", "Connected apps",
+        "Security",
     ]  # fmt: skip
 
 

@@ -85,7 +85,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("research", _("Research export"), "research:export", can_export_research),
     # SMART apps that read and write through the FHIR API (docs/smart.md).
     NavEntry("apps", _("Apps"), "smart:apps", can_manage_apps),
-    NavEntry("connected", _("Connected apps"), "smart:connected", _signed_in),
+    # Staff only: clients find their Connected apps in the portal's own navigation.
+    NavEntry("connected", _("Connected apps"), "smart:connected", can_see_dashboard),
     NavEntry("security", _("Security"), "mfa_index", _signed_in),
 )
 

@@ -38,8 +38,9 @@ CLINICIAN_EMAIL = "demo-clinician@example.org"
 PORTAL_EMAIL = "blake.demo-birch@example.com"
 MAIN_RECORD = "DEMO-102"  # the role dispute: every kind of record, and the portal client
 # Not swept: other people's pages (sign-in, staff administration, audit) and files.
-SKIPPED_NAMESPACES = {"", "accounts", "audit"}
-DOWNLOADS = re.compile(r"(ics|pdf|attachment|export|feed|audio)$")
+# The FHIR API answers JSON to apps, not pages to people (its tests: openipt/api/tests).
+SKIPPED_NAMESPACES = {"", "accounts", "audit", "fhir"}
+DOWNLOADS = re.compile(r"(ics|pdf|attachment|export|feed|audio|fhir|configuration)$")
 SHARED_IN_DEMO = {"portal:progress"}  # the demo shares the progress chart with its client
 MIN_MAIN_TEXT = 20
 KWARG = re.compile(r"<(?:\w+:)?(\w+)>")
