@@ -483,3 +483,11 @@ def test_deciding_a_grant_takes_an_uninvolved_admin_to_approve(personas):
     assert not policy.can_decide_grant(adam, grant, approve=True)  # he asked for it
     zoe = _member(make_staff(personas.practice, "zoe@riverside.test", "Zoe", admin=True))
     assert policy.can_decide_grant(zoe, grant, approve=True)
+
+
+def test_no_membership_may_approve_any_app():
+    from django.db.models import Q
+
+    from openipt.accounts import policy
+
+    assert policy.approvable_apps_q(None) == Q(pk__in=[])
