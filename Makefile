@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test coverage-strict demo lint migrate-check deploy-check install install-dev worker serve bench clean
+.PHONY: run test coverage-strict demo lint messages migrate-check deploy-check install install-dev worker serve bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,8 +22,21 @@ $(VENV)/.installed-dev: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $(VENV)/.installed-base $@
 
-install: $(VENV)/.installed-base
-install-dev: $(VENV)/.installed-dev
+## The compiled translation catalogues (docs/translation.md), rebuilt when a .po changes.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+locale/%.mo: locale/%.po | $(VENV)/.installed-base
+	$(BIN)/pybabel compile --locale $(word 2,$(subst /, ,$@)) -i $< -o $@
+
+install: $(VENV)/.installed-base $(CATALOGUES)
+install-dev: $(VENV)/.installed-dev $(CATALOGUES)
+
+## Gather the strings of the code into the Spanish catalogue (needs GNU gettext), then
+## check it; translate what is new (docs/translation.md).
+messages: install-dev
+	$(PY) manage.py makemessages -l es -e html,txt,py --no-obsolete \
+	  --ignore='.venv/*' --ignore='node_modules/*' --ignore='static/*' --ignore='staticfiles/*' \
+	  --ignore='*/tests/*' --ignore='tests/*' --ignore='bench/*'
+	$(PY) scripts/check_messages.py
 
 ## Serve OpenIPT on http://127.0.0.1:8000 (gunicorn + background worker, SQLite under var/).
 run: install
