@@ -6,6 +6,18 @@ from openipt.testing.personas import Personas, make_personas
 
 
 @pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    """A request activates its reader's language for the thread (as Django's own
+    LocaleMiddleware does); code a test runs outside a request starts in the default."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Rate-limit counters live in the cache; no test may inherit another's."""
     from django.core.cache import cache

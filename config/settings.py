@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "openipt.accounts.middleware.MembershipMiddleware",
     "openipt.accounts.middleware.MfaRequiredMiddleware",
     "openipt.accounts.middleware.ClientBoundaryMiddleware",
+    "openipt.engagement.middleware.LanguageMiddleware",
     "openipt.core.submissions.SubmissionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

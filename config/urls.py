@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("openipt.workspace.urls.core")),
     path("", include("openipt.workspace.urls.accounts")),
     path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("clients/", include("openipt.workspace.urls.clients")),
     path("audit/", include("openipt.workspace.urls.audit")),
     path("intake/", include("openipt.workspace.urls.intake")),

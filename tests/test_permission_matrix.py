@@ -102,6 +102,7 @@ PUBLIC = {
     "account_inactive",
     "account_email_verification_sent",
     "account_confirm_email",
+    "set_language",  # the language switcher of the public pages (docs/translation.md)
     "scheduling:feed",  # calendar apps cannot sign in: the secret token is the credential
     # The FHIR API and SMART's discovery and token endpoints: apps, not people, call them;
     # a token, not the session, is the credential (openipt/api/tests/test_fhir_matrix.py).
@@ -271,6 +272,9 @@ MATRIX: dict[str, Route] = {
     "core:ready": everyone("503"),  # no scheduler or worker beats in the test database
     # accounts: first-run setup answers 404 once a practice exists
     "accounts:setup": everyone(NOT_FOUND),
+    # one's own interface language: staff here, clients in the portal
+    "accounts:language": signed_in(OK, dana=NOT_FOUND),
+    "set_language": everyone(HOME, dana=NOT_FOUND),  # a GET changes nothing
     "accounts:staff-list": signed_in(NOT_FOUND, adam=OK),
     "accounts:staff-invite": signed_in(NOT_FOUND, adam=OK),
     "accounts:invitation-revoke": signed_in(NOT_ALLOWED, kwargs=pending_invitation, dana=NOT_FOUND),
@@ -397,6 +401,7 @@ MATRIX: dict[str, Route] = {
     "portal:attachment": signed_in(NOT_FOUND, kwargs=own_attachment, dana=OK),
     "portal:safety-plan": signed_in(NOT_FOUND, dana=OK),
     "portal:help": signed_in(NOT_FOUND, dana=OK),
+    "portal:language": signed_in(NOT_FOUND, dana=OK),
     "portal:record": signed_in(NOT_FOUND, dana=OK),
     "portal:record-pdf": signed_in(NOT_FOUND, dana=OK),
     "portal:record-fhir": signed_in(NOT_FOUND, dana=OK),

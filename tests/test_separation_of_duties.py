@@ -640,6 +640,24 @@ def test_weekly_summary_goes_once_to_every_admin_and_lists_the_changes(
     assert AuditEvent.objects.filter(object_id=str(row.uuid), action="admin").count() == 1
 
 
+def test_weekly_summary_is_written_in_each_administrators_language(
+    personas, zoe, django_capture_on_commit_callbacks
+):
+    User.objects.filter(pk=zoe.pk).update(language="es")
+    _a_week_of_changes(personas, zoe)
+    with (
+        time_machine.travel(NEXT_MONDAY, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert send_weekly_staff_summaries.call() == 1
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    english, spanish = by_recipient["adam@riverside.test"], by_recipient["zoe@riverside.test"]
+    assert "2026-W45" in english.subject
+    assert "2026-W45" in spanish.subject
+    assert english.subject != spanish.subject
+    assert english.body != spanish.body
+
+
 def test_weekly_summary_skips_the_current_week_and_a_quiet_week(
     personas, zoe, django_capture_on_commit_callbacks
 ):

@@ -46,6 +46,7 @@ OLD_NAV = """{% load i18n %}{% if membership and membership.kind == "staff" %}
 {% url 'smart:apps' as u %}<li><a href="{{ u }}"{% if request.resolver_match.namespace == "smart" and "connected" not in request.resolver_match.url_name %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Apps" %}</a></li>{% endif %}
 {% url 'smart:connected' as u %}<li><a href="{{ u }}"{% if request.resolver_match.namespace == "smart" and "connected" in request.resolver_match.url_name %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Connected apps" %}</a></li>
 {% endif %}
+{% if not membership or membership.kind != "client" %}{% url 'accounts:language' as u %}<li><a href="{{ u }}"{% if request.resolver_match.view_name == "accounts:language" %} aria-current="page"{% endif %}>{% translate "Language" %}</a></li>{% endif %}
 {% url 'mfa_index' as u %}<li><a href="{{ u }}"{% if nav_section == "security" %} aria-current="{% if request.path == u %}page{% else %}true{% endif %}"{% endif %}>{% translate "Security" %}</a></li>"""  # noqa: E501
 
 LINK = re.compile(r"<a href=\"[^\"]*\"[^>]*>.*?</a>", re.S)
@@ -74,6 +75,7 @@ PATHS = [
     "/oauth/apps/connected/",
     "/accounts/2fa/",
     "/portal/help/",
+    "/language/",
 ]
 
 
@@ -123,7 +125,7 @@ def test_navigation_without_a_membership_offers_security_only_and_none_signed_ou
     request = _request("/accounts/2fa/", None)
     expected = engines["django"].from_string(OLD_NAV).render({}, request)
     assert _links(render_to_string("components/nav.html", {}, request)) == _links(expected)
-    assert _labels(request) == ["Security"]
+    assert _labels(request) == ["Language", "Security"]
     assert nav_items(_request("/", None, signed_in=False)) == []
 
 
@@ -134,9 +136,12 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "In
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("alice", [*STAFF_ENTRIES, "Connected apps", "Security"]),  # clinician
+        ("alice", [*STAFF_ENTRIES, "Connected apps", "Language", "Security"]),  # clinician
         # clinician and supervisor
-        ("bob", [*STAFF_ENTRIES, "Outcomes", "Supervision", "Connected apps", "Security"]),
+        (
+            "bob",
+            [*STAFF_ENTRIES, "Outcomes", "Supervision", "Connected apps", "Language", "Security"],
+        ),
         (
             "adam",  # administrator, no clinical role
             [
@@ -152,6 +157,7 @@ STAFF_ENTRIES = ["Dashboard", "Clients", "Requests", "Caseload", "Schedule", "In
                 "Research export",
                 "Apps",
                 "Connected apps",
+                "Language",
                 "Security",
             ],
         ),
@@ -175,7 +181,7 @@ def test_a_supervisor_without_clients_of_their_own(personas: Personas):
     )
     assert _labels(_request("/", membership)) == [
         "Dashboard", "Clients", "Inbox", "Alerts", "Outcomes", "Supervision", "Connected apps",
-        "Security",
+        "Language", "Security",
     ]  # fmt: skip
 
 

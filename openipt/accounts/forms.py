@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts.models import (
@@ -20,6 +21,7 @@ from openipt.accounts.models import (
     validate_phone_number,
 )
 from openipt.accounts.practice_settings import CrisisSettings
+from openipt.core import languages
 
 no_markup = RegexValidator(
     r"[<>]", inverse_match=True, message=_("Please leave out the characters < and >.")
@@ -62,7 +64,7 @@ class PasswordPairMixin(forms.Form):
 # --- Crisis contacts (the practice settings page and the setup wizard) ----------------------
 
 MAX_CRISIS_LINES = 4
-LINE_NAME_HELP = _("As clients know it, such as \u201cSamaritans\u201d.")
+LINE_NAME_HELP = _("As clients know it, such as “Samaritans”.")
 
 
 class CrisisContactsMixin(forms.Form):
@@ -89,8 +91,8 @@ class CrisisContactsMixin(forms.Form):
         required=False,
         validators=[no_markup],
         help_text=_(
-            "Finishes the sentence \u201cYour clinician will see your answers \u2026\u201d, "
-            "for example \u201cwithin one working day (Monday to Friday)\u201d. Clients are "
+            "Finishes the sentence “Your clinician will see your answers …”, "
+            "for example “within one working day (Monday to Friday)”. Clients are "
             "also told that the portal is not watched around the clock."
         ),
     )
@@ -110,7 +112,7 @@ class CrisisContactsMixin(forms.Form):
             self.fields[f"line{n}_hours"] = forms.CharField(
                 label=_("When it is open"), max_length=100, required=False,
                 validators=[no_markup],
-                help_text=_("Such as \u201c24 hours, every day\u201d.") if n == 1 else "",
+                help_text=_("Such as “24 hours, every day”.") if n == 1 else "",
             )  # fmt: skip
 
     @property
@@ -323,3 +325,28 @@ class MeasureScheduleForm(forms.Form):
         ),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class LanguageRadios(forms.RadioSelect):
+    """Each language named in itself and tagged with its code, so a screen reader says
+    "Español" in Spanish on an English page."""
+
+    def create_option(self, name: str, value: Any, label: Any, *args: Any, **kwargs: Any) -> Any:
+        if value:
+            label = format_html('<span lang="{}">{}</span>', value, label)
+        return super().create_option(name, value, label, *args, **kwargs)
+
+
+class LanguageForm(forms.Form):
+    """Choosing the language of one's own pages; each offered in its own name."""
+
+    language = forms.ChoiceField(label=_("Language"), widget=LanguageRadios)
+
+    def __init__(self, *args: Any, browser_choice: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: list[tuple[str, Any]] = list(languages.choices_in_own_names())
+        if browser_choice:
+            choices = [("", _("The language my browser asks for")), *choices]
+        field = cast(forms.ChoiceField, self.fields["language"])
+        field.choices = choices
+        field.required = not browser_choice

@@ -6,6 +6,7 @@ import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -50,6 +51,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Django admin site access.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # Staff choose the language of their pages; empty follows the browser. A client's
+    # portal follows the language on their client record instead (docs/translation.md).
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -40,7 +40,7 @@ from openipt.accounts.policy import (
 )
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
-from openipt.core import outbox
+from openipt.core import languages, outbox
 from openipt.core.http import parse_uuid
 from openipt.core.models import OutboxEmail
 
@@ -964,9 +964,10 @@ def staff_summary_send(
         "lines": lines,
         "link": settings.OPENIPT_BASE_URL.rstrip("/") + reverse("accounts:grant-list"),
     }
-    subject = render_to_string("accounts/email/staff_summary_subject.txt", context).strip()
-    body = render_to_string("accounts/email/staff_summary_body.txt", context)
     for admin in admins:  # one email each: administrators do not see each other's address
+        with languages.speaking(admin.language):  # and each in their own language
+            subject = render_to_string("accounts/email/staff_summary_subject.txt", context).strip()
+            body = render_to_string("accounts/email/staff_summary_body.txt", context)
         outbox.queue_email(
             kind="staff_summary", subject=subject, body=body, recipients=[admin.email],
             practice_id=practice.pk,
@@ -1018,3 +1019,26 @@ def outbox_send_again(*, actor: User, uuid: str, request: HttpRequest | None = N
         detail=f"{row.kind} email queued again after {row.attempts} failed attempts",
     )
     return row
+
+
+# --- Language (docs/translation.md) ---------------------------------------------------------
+
+
+def user_language_set(*, actor: User, language: str, request: HttpRequest | None = None) -> User:
+    """A staff member's own choice of interface language ("" follows the browser)."""
+    if language and language not in languages.codes():
+        raise ValidationError({"language": _("Choose one of the languages offered.")})
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        if user.language == language:
+            return user
+        user.language = language
+        user.save(update_fields=["language"])
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            obj=user,
+            request=request,
+            detail=f"interface language: {language or 'browser'}",
+        )
+    return user

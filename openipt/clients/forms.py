@@ -22,6 +22,7 @@ from openipt.clients.validators import (
     validate_birth_date,
     validate_not_future,
 )
+from openipt.core import languages
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -64,7 +65,18 @@ class ClientForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254, required=False)
     phone = _text(_("Phone"), 40, widget=forms.TextInput(attrs={"type": "tel"}))
     address = _text(_("Address"), 500, widget=forms.Textarea(attrs={"rows": 3}))
-    preferred_language = _text(_("Preferred language"), 40)
+    preferred_language = _text(
+        _("Languages spoken"),
+        40,
+        help_text=_("Any language they speak, for an interpreter."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language for the portal and messages"),
+        choices=languages.choices_in_own_names,
+        initial="en",
+        required=False,  # not sent (an older form, an import): the default language
+        help_text=_("Their portal, invitations, reminders and letters to them use it."),
+    )
     emergency_contact_name = _text(_("Emergency contact name"), 150)
     emergency_contact_relationship = _text(_("Emergency contact relationship"), 80)
     emergency_contact_phone = _text(
@@ -90,6 +102,9 @@ class ClientForm(forms.Form):
             )
         if with_version:
             self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def clean_language(self) -> str:
+        return languages.supported(self.cleaned_data.get("language"))
 
     def identifier_fields(self) -> list[forms.BoundField]:
         return [self[identifier_field(s)] for s in ClientIdentifier.System.values]

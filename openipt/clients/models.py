@@ -48,6 +48,15 @@ class Client(BaseModel, Versioned):
     preferred_language = models.CharField(
         _("preferred language"), max_length=40, validators=NO_MARKUP, blank=True
     )
+    # The language OpenIPT speaks to the client in: the portal, invitations, reminders,
+    # e-mails, texts and PDFs (docs/translation.md). ``preferred_language`` stays free text
+    # for any language they speak, for an interpreter.
+    language = models.CharField(
+        _("language for the portal and messages"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+    )
     emergency_contact_name = models.CharField(
         _("emergency contact name"), max_length=150, validators=NO_MARKUP, blank=True
     )

@@ -53,6 +53,7 @@ class ClientData:
     phone: str = ""
     address: str = ""
     preferred_language: str = ""
+    language: str = "en"
     emergency_contact_name: str = ""
     emergency_contact_relationship: str = ""
     emergency_contact_phone: str = ""

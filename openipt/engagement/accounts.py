@@ -25,7 +25,7 @@ from openipt.accounts.models import Membership, Practice, User
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
-from openipt.core import outbox
+from openipt.core import languages, outbox
 from openipt.engagement.models import PortalAccess, PortalInvitation
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ def portal_invite(
         detail="portal invitation sent",
     )
     practice_name = client.practice.name
-    _invitation_email(email, token, practice_name, practice_id=client.practice_id)
+    with languages.speaking(client.language):
+        _invitation_email(email, token, practice_name, practice_id=client.practice_id)
     return invitation, token
 
 
@@ -210,3 +211,32 @@ def portal_sharing_set(
 
 def portal_access_of(client: Client) -> PortalAccess | None:
     return PortalAccess.objects.filter(client=client).first()
+
+
+def portal_language_set(
+    *, actor: User, language: str, request: HttpRequest | None = None
+) -> Client:
+    """The client's own choice of language, from the portal: their portal, invitations,
+    reminders and letters to them follow it (docs/translation.md)."""
+    if language not in languages.codes():
+        raise ValidationError({"language": _("Choose one of the languages offered.")})
+    with transaction.atomic():
+        access = PortalAccess.objects.filter(user=actor).first()
+        if access is None:
+            raise PermissionDenied(_("Only a client can change the portal's language."))
+        client = Client.objects.select_for_update().get(pk=access.client_id)
+        if client.language == language:
+            return client
+        client.language = language
+        client.version += 1
+        client.updated_by = actor
+        client.save(update_fields=["language", "version", "updated_by", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            obj=client,
+            client=client,
+            request=request,
+            detail=f"changed: language ({language}), from the portal",
+        )
+    return client

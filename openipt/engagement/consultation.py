@@ -19,7 +19,7 @@ from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from openipt.accounts import policy
@@ -29,7 +29,7 @@ from openipt.audit.models import AuditEvent
 from openipt.audit.services import client_address
 from openipt.clients.models import Client
 from openipt.clients.services import ClientData, client_create
-from openipt.core import outbox
+from openipt.core import languages, outbox
 from openipt.engagement.models import ConsultationRequest
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.services import appointment_book
@@ -104,6 +104,7 @@ def consultation_request_submit(
         preferred_times=data.preferred_times.strip(),
         reason=data.reason.strip(),
         consent_to_contact=True,
+        language=languages.supported(translation.get_language()),
     )
     item.full_clean()
     item.save()
@@ -122,8 +123,9 @@ def consultation_request_submit(
 def _acknowledge(item: ConsultationRequest) -> None:
     """Only that the request arrived: nothing the person wrote is repeated."""
     context = {"name": item.name, "practice": item.practice.name}
-    subject = render_to_string("clients/intake/email/ack_subject.txt", context).strip()
-    body = render_to_string("clients/intake/email/ack_body.txt", context)
+    with languages.speaking(item.language):
+        subject = render_to_string("clients/intake/email/ack_subject.txt", context).strip()
+        body = render_to_string("clients/intake/email/ack_body.txt", context)
     outbox.queue_email(
         kind="consultation_ack", subject=subject, body=body, recipients=[item.email],
         practice_id=item.practice_id,
@@ -204,6 +206,7 @@ def consultation_book(
         date_of_birth=booking.date_of_birth,
         email=fresh.email,
         phone=fresh.phone,
+        language=fresh.language,
     )
     client = client_create(
         actor=actor, data=data, primary_clinician=booking.primary_clinician, request=request

@@ -26,7 +26,7 @@ from openipt.accounts import policy
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
-from openipt.core import outbox
+from openipt.core import languages, outbox
 from openipt.engagement.models import Message, MessageAttachment, PortalAccess
 
 if TYPE_CHECKING:
@@ -144,26 +144,33 @@ def _attach(message: Message, upload: UploadedFile, ext: str, content_type: str)
     attachment.save()
 
 
-def _recipients(client: Client, *, from_client: bool) -> list[str]:
+def _recipients(client: Client, *, from_client: bool) -> list[tuple[str, str]]:
+    """Who is told of a new message, each with the language to tell them in."""
     if not from_client:
         access = PortalAccess.objects.filter(client=client).select_related("user").first()
-        return [access.user.email] if access is not None and access.user is not None else []
+        if access is None or access.user is None:
+            return []
+        return [(access.user.email, client.language)]
     team = client.care_team.filter(is_active=True, member__is_active=True).select_related(
         "member__user"
     )
-    return [entry.member.user.email for entry in team]
+    return [(entry.member.user.email, entry.member.user.language) for entry in team]
 
 
-def _notify(recipients: list[str], path: str, *, practice_id: int) -> None:
-    if not recipients:
-        return
+def _notify(recipients: list[tuple[str, str]], path: str, *, practice_id: int) -> None:
+    """One e-mail per language: each recipient reads the notice in their own."""
     context = {"link": settings.OPENIPT_BASE_URL.rstrip("/") + path}
-    subject = render_to_string("portal/email/message_subject.txt", context).strip()
-    body = render_to_string("portal/email/message_body.txt", context)
-    outbox.queue_email(
-        kind="message_notification", subject=subject, body=body, recipients=recipients,
-        practice_id=practice_id,
-    )  # fmt: skip
+    by_language: dict[str, list[str]] = {}
+    for email, language in recipients:
+        by_language.setdefault(languages.supported(language), []).append(email)
+    for language, emails in by_language.items():
+        with languages.speaking(language):
+            subject = render_to_string("portal/email/message_subject.txt", context).strip()
+            body = render_to_string("portal/email/message_body.txt", context)
+        outbox.queue_email(
+            kind="message_notification", subject=subject, body=body, recipients=emails,
+            practice_id=practice_id,
+        )  # fmt: skip
 
 
 def conversation(client: Client) -> list[Message]:

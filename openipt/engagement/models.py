@@ -48,6 +48,11 @@ class ConsultationRequest(BaseModel):
         _("reason"), max_length=500, validators=[*NO_MARKUP, *text_limit(500)], blank=True
     )
     consent_to_contact = models.BooleanField(_("consent to be contacted"), default=False)
+    # The language the form was filled in: the reply, and the client record made from the
+    # request, use it (docs/translation.md).
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     closed_reason = models.CharField(
         _("reason for closing"), max_length=500, validators=NO_MARKUP, blank=True

@@ -151,10 +151,19 @@ def patient(client: Client, identifiers: Iterable[ClientIdentifier] = ()) -> Res
         resource["telecom"] = telecom
     if client.address:
         resource["address"] = [{"text": client.address}]
+    # The language OpenIPT speaks to them, coded; the languages they speak, as written.
+    communication: list[Resource] = [
+        {
+            "language": {
+                "coding": [{"system": "urn:ietf:bcp:47", "code": client.language}],
+                "text": client.get_language_display(),
+            },
+            "preferred": True,
+        }
+    ]
     if client.preferred_language:
-        resource["communication"] = [
-            {"language": {"text": client.preferred_language}, "preferred": True}
-        ]
+        communication.append({"language": {"text": client.preferred_language}})
+    resource["communication"] = communication
     if client.emergency_contact_name:
         contact: Resource = {"name": {"text": client.emergency_contact_name}}
         if client.emergency_contact_relationship:

@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("portal/safety-plan/", views.safety_plan, name="safety-plan"),
     path("portal/help/", views.help_now, name="help"),
+    path("portal/language/", views.language, name="language"),
     path("portal/record/", views.my_record, name="record"),
     path("portal/record/pdf/", views.my_record_pdf, name="record-pdf"),
     path("portal/record/fhir/", views.my_record_fhir, name="record-fhir"),

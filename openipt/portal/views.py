@@ -21,13 +21,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from openipt.access.engagement import access_attachment, access_own_client
+from openipt.accounts.forms import LanguageForm
 from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.models import User
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.audit.services import record_read
 from openipt.clients.models import Client
+from openipt.core import languages
 from openipt.core.http import GET_POST, attempt, download_response, posted
+from openipt.engagement import accounts as portal_accounts
 from openipt.engagement import diary, messaging
 from openipt.engagement.forms import MessageForm
 from openipt.engagement.models import PortalAccess
@@ -421,3 +424,25 @@ def my_record_fhir(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
     raise ValueError("external resources are not fetched")
+
+
+@portal_page
+@GET_POST
+def language(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
+    """The client chooses the language of their portal and of what is sent to them."""
+    form = LanguageForm(
+        request.POST or None, browser_choice=False, initial={"language": own.client.language}
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["language"]
+        saved = attempt(
+            form,
+            lambda: portal_accounts.portal_language_set(
+                actor=request.user, language=chosen, request=request
+            ),
+        )
+        if saved.ok:
+            with languages.speaking(chosen):
+                messages.success(request, _("Saved. Your portal now uses this language."))
+            return redirect("portal:language")
+    return _render(request, own, "language.html", {"form": form})

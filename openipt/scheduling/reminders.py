@@ -42,7 +42,8 @@ from django.utils.translation import gettext as _
 
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
-from openipt.core import leases
+from openipt.clients.models import Client
+from openipt.core import languages, leases
 from openipt.scheduling import sms
 from openipt.scheduling.models import Appointment, Reminder
 from openipt.scheduling.times import describe, zone_for
@@ -235,7 +236,12 @@ def _record_failure(reminder: Reminder, error: str) -> None:
 
 def send_one(reminder: Reminder, *, now: dt.datetime) -> bool:
     """Send a claimed reminder. True when it went out."""
-    message = MESSAGE_BUILDERS[reminder.kind](reminder, now)
+    # Written in the client's language, whatever the worker's (docs/translation.md).
+    language = (
+        Client.objects.filter(pk=reminder.client_id).values_list("language", flat=True).first()
+    )
+    with languages.speaking(language):
+        message = MESSAGE_BUILDERS[reminder.kind](reminder, now)
     if message is None:
         _cancel(reminder)
         return False

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from openipt.accounts.models import Practice
 
@@ -38,7 +39,9 @@ def local(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 def describe(moment: dt.datetime, zone: ZoneInfo) -> str:
     """ "Tuesday 3 November 2026, 10:00" in the active language, in ``zone``."""
     wall = local(moment, zone)
-    return f"{date_format(wall, 'l j F Y')}, {time_format(wall, 'H:i')}"
+    # Translators: a date format (Django's date codes); Spanish puts "de" between the parts.
+    day = date_format(wall, pgettext("long date with weekday", "l j F Y"))
+    return f"{day}, {time_format(wall, 'H:i')}"
 
 
 def describe_range(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> str:

@@ -56,6 +56,11 @@ def _signed_in(membership: Membership | None) -> bool:
     return True
 
 
+def _not_a_client(membership: Membership | None) -> bool:
+    """Clients choose their language in the portal's own navigation."""
+    return membership is None or membership.kind != Membership.Kind.CLIENT
+
+
 @dataclass(frozen=True)
 class NavEntry:
     key: str  # the section, as ``nav_section`` names it
@@ -87,6 +92,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("apps", _("Apps"), "smart:apps", can_manage_apps),
     # Staff only: clients find their Connected apps in the portal's own navigation.
     NavEntry("connected", _("Connected apps"), "smart:connected", can_see_dashboard),
+    NavEntry("language", _("Language"), "accounts:language", _not_a_client),
     NavEntry("security", _("Security"), "mfa_index", _signed_in),
 )
 
@@ -140,7 +146,11 @@ def _inbox_badge(request: HttpRequest) -> Any:
 # Sections that ``nav_section`` (openipt/core) does not know, by URL namespace, and the
 # pages of a namespace that belong to another section than the namespace's.
 _OWN_SECTIONS = {"inbox": "inbox", "smart": "apps"}
-_OWN_PAGES = {"smart:connected": "connected", "smart:connected-revoke": "connected"}
+_OWN_PAGES = {
+    "smart:connected": "connected",
+    "smart:connected-revoke": "connected",
+    "accounts:language": "language",
+}
 
 
 def _section(request: HttpRequest) -> str:

@@ -8,6 +8,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("setup/", views.setup, name="setup"),
+    path("language/", views.language_settings, name="language"),
     path("staff/", views.staff_list, name="staff-list"),
     path("staff/invite/", views.staff_invite, name="staff-invite"),
     path(

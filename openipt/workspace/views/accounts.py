@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -24,6 +24,7 @@ from openipt.accounts.forms import (
     GrantRefuseForm,
     InvitationAcceptForm,
     InviteForm,
+    LanguageForm,
     MeasureScheduleForm,
     PracticeCrisisForm,
     SetupForm,
@@ -38,6 +39,7 @@ from openipt.accounts.practice_settings import (
 )
 from openipt.clients.models import ClientIdentifier
 from openipt.clients.selectors import emergency_accesses_unreviewed
+from openipt.core import languages
 from openipt.core.http import GET_POST, attempt, form_errors_from
 
 STAFF_PER_PAGE = 50
@@ -438,3 +440,25 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("accounts:practice-settings")
     context = {"form": form, "practice": practice, "schedule_form": schedule_form}
     return render(request, "accounts/practice_settings.html", context)
+
+
+@login_required
+@GET_POST
+def language_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The language of one's own pages (clients choose theirs in the portal)."""
+    form = LanguageForm(
+        request.POST or None, browser_choice=True, initial={"language": request.user.language}
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["language"]
+        saved = attempt(
+            form,
+            lambda: services.user_language_set(
+                actor=request.user, language=chosen, request=request
+            ),
+        )
+        if saved.ok:
+            with languages.speaking(chosen or translation.get_language()):
+                messages.success(request, _("Your language is saved."))
+            return redirect("accounts:language")
+    return render(request, "accounts/language.html", {"form": form})

@@ -113,6 +113,7 @@ class Clinic:
                 pronouns=spec.pronouns,
                 date_of_birth=spec.born,
                 preferred_language=spec.language,
+                language="es" if spec.language == "Spanish" else "en",
                 email=spec.email,
                 phone=spec.phone,
             ),
