@@ -192,9 +192,10 @@ def test_no_form_answers_500_whatever_it_is_sent(name, personas):
     page = http.get(url)
     if "html" not in page.get("Content-Type", ""):
         pytest.skip("not an HTML page")
-    forms = [  # signing out (every page's header) is not what is being tested
+    forms = [  # signing out (every page's header) and the footer's language switch (every
+        # public page's) are not what is being tested
         form for form in post_forms(page.content.decode())
-        if not urljoin(url, form.action or url).startswith("/accounts/")
+        if not urljoin(url, form.action or url).startswith(("/accounts/", "/i18n/"))
     ]  # fmt: skip
     if not forms:
         pytest.skip("no form to send")
@@ -370,6 +371,8 @@ def _with(record: Callable[[Personas], object]) -> Callable[[Personas, dict[str,
 # state. Each entry is a function of the personas and the page's URL arguments; it may
 # prepare records before the page is opened. Every other field keeps its plausible value.
 VALID: dict[str, Callable[[Personas, dict[str, Any]], Values]] = {
+    "accounts:language": lambda p, kw: {"language": "es"},
+    "portal:language": lambda p, kw: {"language": "es"},
     "smart:app-register": lambda p, kw: {
         "name": "Mood Diary", "redirect_uris": "https://app.example.test/cb", "confidential": "0",
     },
@@ -610,9 +613,10 @@ def _rendered_form(name: str, personas: Personas) -> tuple[Sending, HttpClient]:
     page = http.get(url)
     if "html" not in page.get("Content-Type", ""):
         pytest.skip("not an HTML page")
-    forms = [  # signing out (every page's header) is not what is being tested
+    forms = [  # signing out (every page's header) and the footer's language switch (every
+        # public page's) are not what is being tested
         form for form in post_forms(page.content.decode())
-        if not urljoin(url, form.action or url).startswith("/accounts/")
+        if not urljoin(url, form.action or url).startswith(("/accounts/", "/i18n/"))
     ]  # fmt: skip
     if host.page != name:
         forms = [f for f in forms if f.action and resolve(f.action).view_name == name][:1]

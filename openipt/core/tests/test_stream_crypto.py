@@ -40,7 +40,7 @@ def test_round_trip_across_chunk_boundaries(size):
     plain = os.urandom(size)
     sealed = seal(plain, key)
     assert open_sealed(sealed, key) == plain
-    if size:
+    if size >= 16:  # a shorter plaintext turns up in random ciphertext by chance
         assert plain not in sealed
 
 
