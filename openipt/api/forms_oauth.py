@@ -1,4 +1,5 @@
-"""Forms of SMART authorisation: the approval form and the app registration form."""
+"""Forms of SMART authorisation: the approval form and the registration forms (an app, a
+backend service)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.forms import AllowForm
 
+from openipt.api import backend
 from openipt.clients.models import Client
 
 
@@ -83,3 +85,24 @@ class AppRegisterForm(forms.Form):
             if urlsplit(uri).fragment:
                 raise ValidationError(_("A redirect address cannot contain #."))
         return uris
+
+
+class BackendRegisterForm(forms.Form):
+    """A practice administrator registers a backend service: its name and public keys."""
+
+    name = forms.CharField(label=_("Service name"), max_length=255)
+    jwks = forms.CharField(
+        label=_("Public keys (JWKS)"),
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "autocomplete": "off"}),
+        help_text=_(
+            'The service\'s public keys as a JSON Web Key Set: {"keys": [...]}. RSA keys '
+            "(RS384, at least 2048 bits) or P-384 EC keys (ES384), each with its own kid. "
+            "Never paste a private key."
+        ),
+    )
+
+    def clean_jwks(self) -> dict[str, object]:
+        try:
+            return backend.jwks_parse(self.cleaned_data["jwks"])
+        except backend.JwksError as bad:
+            raise ValidationError(str(bad)) from bad

@@ -4,6 +4,10 @@ On top of DOT's checks: only enabled apps of a practice take part; only SMART sc
 accepted; the client chosen at approval travels from the authorisation code to every token
 it leads to (and to the token response as ``patient``, the client's UUID); issuing and
 revoking tokens are audited.
+
+A backend service (``openipt/api/backend.py``) authenticates with a signed client
+assertion instead of a secret, only for the client credentials grant and only for
+``system/`` read scopes; its token lasts five minutes and has no refresh token.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
-from openipt.api import smart
+from openipt.api import backend, smart
 from openipt.api.models import ApprovalContext, SmartApp, TokenContext
 from openipt.clients.models import Client
 
@@ -33,6 +37,12 @@ def _enabled(application: Application | None) -> bool:
     )
 
 
+def _endpoint_url(request: Request) -> str:
+    """The token endpoint's absolute address, as the SMART configuration gives it: what a
+    client assertion's ``aud`` must name (``SmartTokenView`` puts it in the request)."""
+    return str(request.headers.get(backend.TOKEN_URL_KEY, ""))
+
+
 class SmartValidator(OAuth2Validator):  # type: ignore[misc]  # DOT ships no type hints
     """The validator behind ``/oauth/`` and ``smart.authenticate``."""
 
@@ -43,9 +53,53 @@ class SmartValidator(OAuth2Validator):  # type: ignore[misc]  # DOT ships no typ
             return None
         return application
 
+    def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+        """A client assertion (``private_key_jwt``) authenticates a backend service; the
+        client credentials grant takes nothing else. Any other client as DOT does."""
+        assertion = getattr(request, "client_assertion", None)
+        assertion_type = getattr(request, "client_assertion_type", None)
+        if assertion is None and assertion_type is None:
+            if request.grant_type == "client_credentials":
+                raise errors.InvalidClientError(
+                    description="A backend service authenticates with a client_assertion "
+                    "(private_key_jwt), never a secret.",
+                    request=request,
+                )
+            return bool(super().authenticate_client(request, *args, **kwargs))
+        if assertion_type != backend.ASSERTION_TYPE or not assertion:
+            raise errors.InvalidClientError(
+                description=f"Send a client_assertion with client_assertion_type "
+                f"{backend.ASSERTION_TYPE}.",
+                request=request,
+            )
+        try:
+            app = backend.verify_assertion(str(assertion), token_url=_endpoint_url(request))
+        except backend.AssertionRefused as refused:
+            raise errors.InvalidClientError(description=str(refused), request=request) from None
+        if request.client_id and request.client_id != app.application.client_id:
+            raise errors.InvalidClientError(
+                description="client_id differs from the assertion's iss.", request=request
+            )
+        request.client = app.application
+        request.client_id = app.application.client_id
+        request.smart_backend = app
+        return True
+
     def validate_scopes(
         self, client_id: str, scopes: list[str], client: Any, request: Request, *a: Any, **k: Any
     ) -> bool:
+        if getattr(request, "smart_backend", None) is not None:
+            try:
+                parsed = smart.parse_system_scopes(scopes)
+            except smart.ScopeError:
+                parsed = frozenset()
+            if not parsed:
+                raise errors.InvalidScopeError(
+                    description="A backend service asks for system/ read scopes only: "
+                    "system/*.read, system/*.rs, or system/<Type>.read.",
+                    request=request,
+                )
+            return True
         try:
             parsed = smart.parse_scopes(scopes)
         except smart.ScopeError:
@@ -105,6 +159,9 @@ class SmartValidator(OAuth2Validator):  # type: ignore[misc]  # DOT ships no typ
         return True
 
     def _save_bearer_token(self, token: dict[str, Any], request: Request, *a: Any, **k: Any) -> Any:
+        service = getattr(request, "smart_backend", None)
+        if service is not None:
+            return self._save_backend_token(service, token, request, *a, **k)
         if "offline_access" not in (request.scopes or []):
             # SMART: a refresh token only for apps allowed to keep access (offline_access).
             token.pop("refresh_token", None)
@@ -121,6 +178,20 @@ class SmartValidator(OAuth2Validator):  # type: ignore[misc]  # DOT ships no typ
         smart.token_issued_record(
             token=access, patient=patient, renewed=getattr(request, "smart_renewed", False)
         )
+        return result
+
+    def _save_backend_token(
+        self, service: Any, token: dict[str, Any], request: Request, *a: Any, **k: Any
+    ) -> Any:
+        """Five minutes, no refresh token (the service signs a new assertion instead), and
+        no user: the token acts for the service's administrator, looked up at each use."""
+        token.pop("refresh_token", None)
+        token["expires_in"] = backend.TOKEN_SECONDS
+        with transaction.atomic():
+            result = super()._save_bearer_token(token, request, *a, **k)
+            access = AccessToken.objects.get(token_checksum=_checksum(token["access_token"]))
+            issued = backend.token_issued(app=service, token=access)
+            access.smart_context = issued.context
         return result
 
     def revoke_token(

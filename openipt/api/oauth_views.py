@@ -5,7 +5,8 @@ The approval page is django-oauth-toolkit's authorisation view with our rules in
 signed in, with a second factor used in this sign-in, the app registered by one's own
 practice; a client's approval confines the app to their own record, a staff member picks
 the one client a patient-level app may work with. Administrators register and disable
-their practice's apps; everyone sees and revokes their own connected apps.
+their practice's apps and backend services; everyone sees and revokes their own connected
+apps.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, TokenView
 
 from openipt.accounts import policy
 from openipt.accounts.http import AuthenticatedHttpRequest, StaffRequest, staff_required
 from openipt.accounts.models import Membership, User
-from openipt.api import smart
-from openipt.api.forms_oauth import AppRegisterForm, SmartAllowForm
+from openipt.api import backend, smart
+from openipt.api.forms_oauth import AppRegisterForm, BackendRegisterForm, SmartAllowForm
 from openipt.api.models import SmartApp, TokenContext
 from openipt.clients.models import Client
 from openipt.core.http import GET_POST
@@ -173,6 +174,19 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# --- The token endpoint ------------------------------------------------------------------
+
+
+class SmartTokenView(TokenView):  # type: ignore[misc]  # DOT: untyped
+    """``/oauth/token/``: django-oauth-toolkit's, told its own absolute address (built as
+    the SMART configuration builds it), which a backend service's assertion must name as
+    its ``aud``."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        request.META[backend.TOKEN_URL_KEY] = request.build_absolute_uri(reverse("smart:token"))
+        return cast(HttpResponse, super().post(request, *args, **kwargs))
+
+
 # --- The SMART configuration --------------------------------------------------------------
 
 
@@ -188,15 +202,22 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
         "token_endpoint": url(reverse("smart:token")),
         "revocation_endpoint": url(reverse("smart:revoke-token")),
         "management_endpoint": url(reverse("smart:connected")),
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": list(smart.SUPPORTED_SCOPES),
+        # private_key_jwt: backend services only (client credentials, docs/smart.md).
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": list(backend.ALGORITHMS),
+        "scopes_supported": [*smart.SUPPORTED_SCOPES, *smart.SYSTEM_SCOPES],
         "capabilities": [
             "launch-standalone",
             "client-public",
             "client-confidential-symmetric",
+            "client-confidential-asymmetric",
             "context-standalone-patient",
             "permission-offline",
             "permission-patient",
@@ -227,7 +248,10 @@ def app_list(request: StaffRequest) -> HttpResponse:
 @staff_required
 @GET_POST
 def app_register(request: StaffRequest) -> HttpResponse:
+    """Register an app; with ``?kind=backend``, a backend service (its public keys)."""
     _admin(request)
+    if request.GET.get("kind") == SmartApp.Kind.BACKEND:
+        return _backend_register(request)
     form = AppRegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         registered = smart.app_register(
@@ -243,6 +267,20 @@ def app_register(request: StaffRequest) -> HttpResponse:
     return render(request, "api/app_register.html", {"layout": LAYOUT_STAFF, "form": form})
 
 
+def _backend_register(request: StaffRequest) -> HttpResponse:
+    form = BackendRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        app = backend.backend_register(
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            jwks=form.cleaned_data["jwks"],
+            request=request,
+        )
+        messages.success(request, _("The backend service is registered."))
+        return redirect("smart:app-detail", uuid=app.uuid)
+    return render(request, "api/backend_register.html", {"layout": LAYOUT_STAFF, "form": form})
+
+
 def _secret_key(app: SmartApp) -> str:
     return f"smart_app_secret_{app.uuid}"
 
@@ -256,7 +294,15 @@ def _practice_app(membership: Membership, uuid: UUID) -> SmartApp:
 def app_detail(request: StaffRequest, uuid: UUID) -> HttpResponse:
     app = _practice_app(_admin(request), uuid)
     secret = request.session.pop(_secret_key(app), None)
-    context = {"layout": LAYOUT_STAFF, "app": app, "secret": secret}
+    context: dict[str, Any] = {"layout": LAYOUT_STAFF, "app": app, "secret": secret}
+    if app.is_backend:
+        context.update(
+            keys=(app.jwks or {}).get("keys", []),
+            acting=smart.acts_for(app) is not None,
+            live_tokens=backend.live_tokens(app).count(),
+            token_url=request.build_absolute_uri(reverse("smart:token")),
+            fhir_base=request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata"),
+        )
     return render(request, "api/app_detail.html", context)
 
 
@@ -265,7 +311,10 @@ def app_detail(request: StaffRequest, uuid: UUID) -> HttpResponse:
 def app_disable(request: StaffRequest, uuid: UUID) -> HttpResponse:
     app = _practice_app(_admin(request), uuid)
     smart.app_disable(actor=request.user, app=app, request=request)
-    messages.success(request, _("The app is disabled and its access is revoked."))
+    if app.is_backend:
+        messages.success(request, _("The backend service is revoked; its tokens no longer work."))
+    else:
+        messages.success(request, _("The app is disabled and its access is revoked."))
     return redirect("smart:apps")
 
 
@@ -280,6 +329,13 @@ def connected(request: AuthenticatedHttpRequest) -> HttpResponse:
         (context, smart.describe_scopes(context.access_token.scope.split(), for_client=for_client))
         for context in smart.connected_tokens(request.user)
     ]
+    services = (
+        smart.practice_apps(request.membership).filter(
+            kind=SmartApp.Kind.BACKEND, registered_by=request.user, disabled_at__isnull=True
+        )
+        if request.membership is not None
+        else SmartApp.objects.none()
+    )
     named = {context.patient_id for context, _lines in rows if context.patient_id}
     if named and request.membership is not None:
         smart.client_list_shown(
@@ -292,7 +348,12 @@ def connected(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "api/connected.html",
-        {"layout": _layout(request.membership), "rows": rows, "for_client": for_client},
+        {
+            "layout": _layout(request.membership),
+            "rows": rows,
+            "for_client": for_client,
+            "services": list(services),
+        },
     )
 
 

@@ -8,6 +8,10 @@ the token's ``Grant`` and ``require(grant, resource_type, interaction)`` before 
 writes. A client's token is always confined to that client (``Grant.patient_id``); a staff
 token is confined to the client chosen at launch when it holds patient scopes.
 
+A backend service (SMART Backend Services, ``openipt/api/backend.py``) holds ``system/``
+scopes, read-only: its token has no user of its own and acts with the authority of the
+administrator who registered it (``Grant.backend``), checked again at every request.
+
 Changes (registering and disabling apps, revoking tokens, recording approvals) are here
 too, each with its audit event in the same transaction (docs/smart.md, ADR 23).
 """
@@ -40,8 +44,9 @@ from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
 from openipt.engagement.models import PortalAccess
+from openipt.fhir.search import KINDS
 
-Context = Literal["patient", "user"]
+Context = Literal["patient", "user", "system"]
 
 #: SMART v2 letters, in the order the specification requires them.
 V2_LETTERS = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
@@ -57,6 +62,8 @@ _RESOURCE_SCOPE = re.compile(
     r"^(?P<context>patient|user)/(?P<type>\*|[A-Z][A-Za-z]{1,63})\.(?P<action>[a-z*]+)$"
 )
 _V2_ORDER = re.compile(r"^c?r?u?d?s?$")
+#: A backend service reads only: ``system/*.read``, ``system/*.rs`` or one type's.
+_SYSTEM_SCOPE = re.compile(r"^system/(?P<type>\*|[A-Z][A-Za-z]{1,63})\.(?P<action>read|rs)$")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,26 @@ def parse_scope(text: str) -> Scope:
 def parse_scopes(texts: Iterable[str]) -> frozenset[Scope]:
     """Every scope of a token or request; raises ``ScopeError`` at the first unknown one."""
     return frozenset(parse_scope(text) for text in texts if text)
+
+
+def parse_system_scope(text: str) -> Scope:
+    """A backend service's scope: ``system/*.read``, ``system/*.rs``, or the same for one
+    resource type served here (``system/Observation.read``). Nothing else: no writes, no
+    ``patient/`` or ``user/`` scopes, no query restrictions (``ScopeError``)."""
+    match = _SYSTEM_SCOPE.match(text)
+    if match is None:
+        raise ScopeError(text)
+    resource_type = match["type"]
+    if resource_type != "*" and resource_type not in KINDS:
+        raise ScopeError(text)
+    version = 1 if match["action"] == "read" else 2
+    return Scope(text, "system", resource_type, V1_ACTIONS["read"], version)
+
+
+def parse_system_scopes(texts: Iterable[str]) -> frozenset[Scope]:
+    """Every scope of a backend service's token or request (``ScopeError`` at the first
+    that is not a ``system/`` read scope)."""
+    return frozenset(parse_system_scope(text) for text in texts if text)
 
 
 def needs_patient(scopes: Iterable[Scope]) -> bool:
@@ -223,6 +250,8 @@ SUPPORTED_SCOPES = (
     "user/*.read", "user/*.rs", "user/*.cruds",
     "patient/*.write", "user/*.write",
 )  # fmt: skip
+#: A backend service's scopes, advertised beside them (any resource type may replace ``*``).
+SYSTEM_SCOPES = ("system/*.read", "system/*.rs")
 
 
 # --- The token as the FHIR views see it -------------------------------------------------
@@ -232,12 +261,27 @@ SUPPORTED_SCOPES = (
 class Grant:
     """What one bearer token allows: its user, its scopes and the client it is confined to
     (``patient_id``, a ``Client.pk``: always for a client's token; for a staff token when
-    one was chosen at launch)."""
+    one was chosen at launch). A backend service's token names the service (``backend``)
+    and acts for the administrator responsible for it (``user``)."""
 
     user: User
     scopes: frozenset[Scope]
     patient_id: int | None
     token_id: int
+    backend: SmartApp | None = None
+
+    @property
+    def reads_only(self) -> bool:
+        """A backend service never writes, whatever it holds."""
+        return self.backend is not None
+
+    def via(self) -> str:
+        """What an audit event adds to name the backend service it was read by ("" for
+        any other token)."""
+        if self.backend is None:
+            return ""
+        name = str(self.backend.application.name)[:80]
+        return f"; backend service {self.backend.uuid} ({name})"
 
     def can(self, resource_type: str, interaction: str) -> bool:
         """Whether a scope covers this. ``patient/`` scopes count only with a client in
@@ -246,7 +290,7 @@ class Grant:
         for scope in self.scopes:
             if not scope.covers(resource_type, interaction):
                 continue
-            if scope.context == "user" or self.patient_id is not None:
+            if scope.context in ("user", "system") or self.patient_id is not None:
                 return True
         return False
 
@@ -284,14 +328,53 @@ def authenticate(request: HttpRequest) -> Grant:
         raise _unauthorised("missing_token", "A bearer token is required.")
     valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
     token = getattr(oauth_request, "access_token", None)
-    if not valid or not isinstance(token, AccessToken) or token.user is None:
+    if not valid or not isinstance(token, AccessToken):
         raise _unauthorised("invalid_token", "The token is invalid, expired or revoked.")
+    if token.user is None:  # client credentials: a backend service's token
+        return _backend_grant(token)
     try:
         scopes = parse_scopes(token.scope.split())
     except ScopeError as unknown:
         raise _unauthorised("invalid_token", "The token holds an unknown scope.") from unknown
     patient_id = _confinement(token)
     return Grant(user=token.user, scopes=scopes, patient_id=patient_id, token_id=token.pk)
+
+
+def acts_for(app: SmartApp) -> Membership | None:
+    """The membership a backend service acts with: its responsible administrator's, while
+    that person is active, still an administrator, and in the service's practice."""
+    membership = policy.active_membership(app.registered_by)
+    if (
+        membership is None
+        or not policy.can_manage_apps(membership)
+        or membership.practice_id != app.practice_id
+    ):
+        return None
+    return membership
+
+
+def _backend_grant(token: AccessToken) -> Grant:
+    """A backend service's grant, its authority checked again: the service enabled, its
+    administrator still one, its scopes ``system/`` reads."""
+    app = (
+        SmartApp.objects.select_related("application", "registered_by")
+        .filter(application_id=token.application_id, kind=SmartApp.Kind.BACKEND)
+        .first()
+    )
+    if app is None or not app.is_enabled:
+        raise _unauthorised("invalid_token", "The token is invalid, expired or revoked.")
+    if acts_for(app) is None:
+        raise _unauthorised(
+            "invalid_token",
+            "The backend service's responsible administrator no longer administers its practice.",
+        )
+    try:
+        scopes = parse_system_scopes(token.scope.split())
+    except ScopeError as unknown:
+        raise _unauthorised("invalid_token", "The token holds an unknown scope.") from unknown
+    return Grant(
+        user=app.registered_by, scopes=scopes, patient_id=None, token_id=token.pk, backend=app
+    )
 
 
 def _confinement(token: AccessToken) -> int | None:
@@ -301,7 +384,7 @@ def _confinement(token: AccessToken) -> int | None:
     if membership is None:
         raise _unauthorised("invalid_token", "The account is no longer active.")
     app = SmartApp.objects.filter(application_id=token.application_id).first()
-    if app is None or app.practice_id != membership.practice_id:
+    if app is None or app.is_backend or app.practice_id != membership.practice_id:
         # A token works only in the practice whose app it was issued to.
         raise _unauthorised("invalid_token", "The token belongs to another practice's app.")
     context = TokenContext.objects.filter(access_token=token).first()
@@ -321,7 +404,8 @@ def require(grant: Grant, resource_type: str, interaction: str) -> None:
     if grant.can(resource_type, interaction):
         return
     letter = {v: k for k, v in V2_LETTERS.items()}.get(interaction, "r")
-    wanted = f"{'patient' if grant.patient_id else 'user'}/{resource_type}.{letter}"
+    context = "system" if grant.backend else "patient" if grant.patient_id else "user"
+    wanted = f"{context}/{resource_type}.{letter}"
     raise AuthError(
         403,
         "insufficient_scope",
@@ -363,6 +447,7 @@ def app_for_approval(membership: Membership | None, client_id: str) -> SmartApp 
     return (
         SmartApp.objects.select_related("application")
         .filter(policy.approvable_apps_q(membership), application__client_id=client_id)
+        .exclude(kind=SmartApp.Kind.BACKEND)  # approved by nobody: it signs its own way in
         .first()
     )
 

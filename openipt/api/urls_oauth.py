@@ -16,7 +16,7 @@ urlpatterns = [
         name="smart-configuration",
     ),
     path("oauth/authorize/", views.SmartAuthorizationView.as_view(), name="authorize"),
-    path("oauth/token/", dot.TokenView.as_view(), name="token"),
+    path("oauth/token/", views.SmartTokenView.as_view(), name="token"),
     path("oauth/revoke_token/", dot.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/apps/", views.app_list, name="apps"),
     path("oauth/apps/new/", views.app_register, name="app-register"),

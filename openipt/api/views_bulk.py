@@ -3,7 +3,9 @@
 ``$export`` at the system, Patient or Group level checks the request and the token's
 scopes, records a job and answers 202 with where to poll; a background task writes the
 NDJSON files. Only the user who asked may poll, cancel or download, always with a valid
-bearer token; every download is audited, as the kick-off is.
+bearer token; every download is audited, as the kick-off is. An export a backend service
+started is that service's alone: no other token polls or downloads it, and the service
+reaches no other export of its administrator's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import uuid as uuid_lib
 from typing import Any
 
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils.http import http_date
@@ -20,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from openipt.api import smart
+from openipt.api.models import BackendExport
 from openipt.api.views_fhir import problem
 from openipt.audit.services import record_list_read
 from openipt.fhir import bulk, tasks
@@ -76,14 +80,18 @@ def kick_off(request: HttpRequest, level: str, group_id: str | None = None) -> H
             lenient="handling=lenient" in prefers,
         )
         types = _grant_types(grant, wanted)
-        job = tasks.export_start(
-            user=grant.user,
-            token_id=grant.token_id,
-            patient_id=grant.patient_id,
-            request=dataclasses.replace(wanted, types=types),
-            request_url=request.build_absolute_uri(),
-            audit_request=request,
-        )
+        with transaction.atomic():
+            job = tasks.export_start(
+                user=grant.user,
+                token_id=grant.token_id,
+                patient_id=grant.patient_id,
+                request=dataclasses.replace(wanted, types=types),
+                request_url=request.build_absolute_uri(),
+                audit_request=request,
+                on_behalf_of=grant.via().removeprefix("; "),
+            )
+            if grant.backend is not None:
+                BackendExport.objects.create(job=job, app=grant.backend)
     except smart.AuthError as error:
         return _refusal(error)
     except bulk.ExportRefused as refused:
@@ -98,6 +106,8 @@ def _own_job(request: HttpRequest, job: uuid_lib.UUID) -> tuple[smart.Grant, Exp
     """The token's grant and its user's job; ``LookupError`` carries the 404 to answer."""
     grant = smart.authenticate(request)
     found = bulk.job_for(grant.user, job)
+    if found is not None and _started_by(found) != (grant.backend.pk if grant.backend else None):
+        found = None  # a backend service's export and its administrator's are kept apart
     if found is None or found.status == ExportJob.Status.CANCELLED:
         raise LookupError(_("No such export is open to you."))
     if bulk.is_expired(found):
@@ -105,6 +115,14 @@ def _own_job(request: HttpRequest, job: uuid_lib.UUID) -> tuple[smart.Grant, Exp
             _("This export has expired and its files are deleted; start a new export.")
         )
     return grant, found
+
+
+def _started_by(job: ExportJob) -> int | None:
+    """The backend service (``SmartApp.pk``) that started the export, if one did."""
+    app_id: int | None = (
+        BackendExport.objects.filter(job=job).values_list("app_id", flat=True).first()
+    )
+    return app_id
 
 
 def _file_url(request: HttpRequest, job: ExportJob) -> Any:
@@ -170,6 +188,7 @@ def download(request: HttpRequest, job: uuid_lib.UUID, name: str) -> HttpRespons
         actor=grant.user,
         practice_id=found.practice_id,
         object_type=bulk.OBJECT_TYPE,
-        detail=f"FHIR bulk export {found.uuid}: {entry['type']}, {entry['count']} resources",
+        detail=f"FHIR bulk export {found.uuid}: {entry['type']}, {entry['count']} resources"
+        f"{grant.via()}",
     )
     return FileResponse(handle, content_type=bulk.NDJSON)

@@ -2,7 +2,8 @@
 
 Every answer is ``application/fhir+json``; every refusal an OperationOutcome. A request
 reads with the eyes of its token's user (``openipt.fhir.search.Reader``), under the same
-policy as the pages, and every read and write is audited as a page view is.
+policy as the pages, and every read and write is audited as a page view is. A backend
+service's token reads only, with its administrator's eyes; its reads name the service.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def _params(request: HttpRequest) -> dict[str, list[str]]:
     return {key: request.GET.getlist(key) for key in request.GET}
 
 
+READS = frozenset({"read", "search"})
+
+
 def with_grant(interaction: str) -> Callable[[FhirView], FhirView]:
     """Authenticate the bearer token, check its scopes for the resource type, and run the
     view on the practice's clock with the token's reader."""
@@ -100,6 +104,12 @@ def with_grant(interaction: str) -> Callable[[FhirView], FhirView]:
                 )
             try:
                 grant = smart.authenticate(request)
+                if grant.reads_only and interaction not in READS:
+                    return problem(
+                        403,
+                        "A backend service reads and exports only; it cannot change records.",
+                        code="forbidden",
+                    )
                 smart.require(grant, resource_type, interaction)
             except smart.AuthError as error:
                 headers = (
@@ -117,21 +127,27 @@ def with_grant(interaction: str) -> Callable[[FhirView], FhirView]:
 
 
 def _audit_read(
-    request: HttpRequest, reader: search.Reader, kind: search.Kind, rows: list[Model]
+    request: HttpRequest,
+    reader: search.Reader,
+    kind: search.Kind,
+    rows: list[Model],
+    grant: smart.Grant,
 ) -> None:
-    """One read event: for the client when every row is one client's, else one list read."""
+    """One read event: for the client when every row is one client's, else one list read.
+    A backend service's read names the service."""
     clients = {c.pk: c for c in (kind.client_of(row) for row in rows) if c is not None}
+    via = grant.via()
     if len(clients) == 1:
         (client,) = clients.values()
         obj = rows[0] if len(rows) == 1 else None
-        record_read(request, client, obj, actor=reader.user, detail=f"FHIR {kind.name}")
+        record_read(request, client, obj, actor=reader.user, detail=f"FHIR {kind.name}{via}")
         return
     record_list_read(
         request,
         actor=reader.user,
         practice_id=reader.practice_id,
         object_type=f"fhir.{kind.name}"[:60],
-        detail=f"FHIR {kind.name}: {len(rows)} shown, of {len(clients)} clients",
+        detail=f"FHIR {kind.name}: {len(rows)} shown, of {len(clients)} clients{via}",
     )
 
 
@@ -162,7 +178,7 @@ def _search(
     except search.SearchError as error:
         return problem(400, error.message, code=error.code)
     count_only = params.get("_summary") == ["count"]
-    _audit_read(request, reader, kind, [] if count_only else page.rows)
+    _audit_read(request, reader, kind, [] if count_only else page.rows, grant)
     result = bundle.searchset(
         base=base_url(request),
         resource_type=kind.name,
@@ -257,7 +273,7 @@ def _read(
     row = kind.one(reader, resource_id)
     if row is None:
         return problem(404, f"No {kind.name} {resource_id} is open to you.", code="not-found")
-    _audit_read(request, reader, kind, [row])
+    _audit_read(request, reader, kind, [row], grant)
     (resource,) = kind.render([row])
     version = r.version_of(row)
     return fhir_response(resource, headers={"ETag": f'W/"{version}"'})
@@ -314,7 +330,7 @@ def _everything(
         return problem(404, f"No Patient {resource_id} is open to you.", code="not-found")
     readable = {name for name in search.KINDS if grant.can(name, "read")}
     resources = list(everything.everything(reader, client, types=readable))
-    record_read(request, client, actor=reader.user, detail="FHIR Patient/$everything")
+    record_read(request, client, actor=reader.user, detail=f"FHIR Patient/$everything{grant.via()}")
     return fhir_response(bundle.collection(base=base_url(request), resources=resources))
 
 

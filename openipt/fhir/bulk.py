@@ -234,9 +234,11 @@ def export_job_create(
     request: ExportRequest,
     request_url: str,
     audit_request: Any = None,
+    on_behalf_of: str = "",
 ) -> ExportJob:
     """Record a kick-off (queued) and its audit event. The caller enqueues the task after
-    the commit (``openipt.fhir.tasks.export_start``); nothing is exported here."""
+    the commit (``openipt.fhir.tasks.export_start``); nothing is exported here.
+    ``on_behalf_of`` names a backend service that asked, for the audit event."""
     reader = reader_for(user, patient_id)
     if request.level == ExportJob.Level.GROUP and (
         request.group is None or group_clinician(reader, request.group) is None
@@ -262,7 +264,8 @@ def export_job_create(
         object_id=str(job.uuid),
         practice_id=reader.practice_id,
         request=audit_request,
-        detail=f"FHIR bulk export requested ({job.level}): {', '.join(job.types)}",
+        detail=f"FHIR bulk export requested ({job.level}): {', '.join(job.types)}"
+        + (f"; {on_behalf_of}" if on_behalf_of else ""),
     )
     return job
 

@@ -479,7 +479,11 @@ def test_smart_configuration_document(client):
     assert document["revocation_endpoint"] == "http://localhost/oauth/revoke_token/"
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["response_types_supported"] == ["code"]
-    assert set(document["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    assert set(document["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",  # backend services (test_backend_services.py)
+    }
     assert {"launch/patient", "offline_access", "patient/*.rs", "user/*.read"} <= set(
         document["scopes_supported"]
     )
