@@ -46,6 +46,10 @@ class ChartPoint:
     on: dt.date | None
     linked: bool = True  # taken at its session; False: filled in between sessions
     by_client: bool = False  # filled in by the client (in the portal)
+    # The version answered when it is not the English original: its code ("es"), drawn as
+    # a text mark beside the point and named in a legend, and its name ("Spanish").
+    language: str = ""
+    language_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -314,10 +318,28 @@ def _tip(p: ChartPoint) -> str:
         "on": f" ({p.on.isoformat()})" if p.on else "",
     }
     if p.linked:
-        return _("Session %(n)s: %(total)s, %(band)s%(on)s") % values
-    if p.by_client:
-        return _("Filled in by the client between sessions%(on)s: %(total)s, %(band)s") % values
-    return _("Between sessions%(on)s: %(total)s, %(band)s") % values
+        tip = _("Session %(n)s: %(total)s, %(band)s%(on)s") % values
+    elif p.by_client:
+        tip = _("Filled in by the client between sessions%(on)s: %(total)s, %(band)s") % values
+    else:
+        tip = _("Between sessions%(on)s: %(total)s, %(band)s") % values
+    if p.language:
+        tip += " · " + _("%(language)s version") % {"language": p.language_name or p.language}
+    return tip
+
+
+def _language_mark(x: float, y: float, p: ChartPoint) -> SafeString:
+    """The language of a translated version, in text beside its point (never colour only)."""
+    if not p.language:
+        return SafeString("")
+    mark = p.language.upper()
+    # Right of the point, or left of it when that would run into the band names.
+    left = x + 7 + text_width(mark, FONT_SIZE) > WIDTH - RIGHT
+    return format_html(
+        '<text x="{}" y="{}" font-size="{}" fill="{}" text-anchor="{}" '
+        'class="point-language">{}</text>',
+        _n(x - 7 if left else x + 7), _n(y - 7), FONT_SIZE, INK, "end" if left else "start", mark,
+    )  # fmt: skip
 
 
 def _diamond(x: float, y: float, r: float = 6) -> str:
@@ -350,10 +372,12 @@ def _points(
                     _tip(p),
                 )
             )
+    languages = [_language_mark(x, y, p) for (x, y), p in zip(coords, points, strict=True)]
     return format_html(
-        '<polyline points="{}" fill="none" stroke="#1d4f91" stroke-width="2"/>{}',
+        '<polyline points="{}" fill="none" stroke="#1d4f91" stroke-width="2"/>{}{}',
         line,
         format_html_join("", "{}", ((m,) for m in marks)),
+        format_html_join("", "{}", ((m,) for m in languages if m)),
     )
 
 
@@ -369,6 +393,29 @@ def _legend(y: float) -> SafeString:
         '<text x="{}" y="{}" font-size="{}" fill="{}">{}</text></g>',
         LEFT + 4, _n(y - 4), LEFT + 14, _n(y), FONT_SIZE, INK, at,
         _diamond(second, y - 4), _n(second + 10), _n(y), FONT_SIZE, INK, between,
+    )  # fmt: skip
+
+
+def _languages(points: Sequence[ChartPoint]) -> list[tuple[str, str]]:
+    """The translated versions among the points, (code, name), in order of first use."""
+    found: dict[str, str] = {}
+    for p in points:
+        if p.language:
+            found.setdefault(p.language, p.language_name or p.language)
+    return list(found.items())
+
+
+def _language_legend(languages: Sequence[tuple[str, str]], y: float) -> SafeString:
+    """What each language mark means, in words: "ES: answered in the Spanish version"."""
+    text = "; ".join(
+        _("%(code)s: answered in the %(language)s version")
+        % {"code": code.upper(), "language": name}
+        for code, name in languages
+    )
+    return format_html(
+        '<g class="chart-legend chart-legend-language">'
+        '<text x="{}" y="{}" font-size="{}" fill="{}">{}</text></g>',
+        LEFT + 4, _n(y), FONT_SIZE, INK, fit(text, WIDTH - LEFT - 8),
     )  # fmt: skip
 
 
@@ -399,15 +446,23 @@ def course_chart_svg(
         desc += " " + _(
             "%(between)s of them filled in between sessions, drawn as hollow diamonds."
         ) % {"between": between}
-    height = HEIGHT + (LEGEND_HEIGHT if between else 0)
+    languages = _languages(points)
+    for code, name in languages:
+        count = sum(1 for p in points if p.language == code)
+        desc += " " + _(
+            "%(count)s of them answered in the %(language)s version, marked %(code)s."
+        ) % {"count": count, "language": name, "code": code.upper()}
+    height = HEIGHT + (LEGEND_HEIGHT if between else 0) + (LEGEND_HEIGHT if languages else 0)
+    language_legend = _language_legend(languages, height - 8) if languages else SafeString("")
     phase_lines, phases_end = _phases(phases, s)
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
         'role="img" class="measure-chart" aria-labelledby="{i}-title {i}-desc">'
-        '<title id="{i}-title">{}</title><desc id="{i}-desc">{}</desc>{}{}{}{}{}{}</svg>',
+        '<title id="{i}-title">{}</title><desc id="{i}-desc">{}</desc>{}{}{}{}{}{}{}</svg>',
         title, desc, _bands(definition, s), _axes(definition, s), phase_lines,
         _threshold(definition, baseline, reliable_change, s, phases_end),
         _points(points, s, session_dates),
         _legend(HEIGHT + LEGEND_HEIGHT - 8) if between else SafeString(""),
+        language_legend,
         w=WIDTH, h=height, i=ident,
     )  # fmt: skip

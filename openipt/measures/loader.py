@@ -1,4 +1,9 @@
-"""Loading the built-in instruments from ``instruments/*.json`` (idempotent)."""
+"""Loading the built-in instruments from ``instruments/*.json`` (idempotent).
+
+The English files carry their own scoring rules; the translations (``phq-9-es.json``) are
+recognised by the parser as the same instrument and scored by the English file's rules,
+so each is its own row (``PHQ-9-es``) with ``same_as`` naming the English one (``PHQ-9``).
+Its language is the definition's own ``language`` (``Instrument.language``)."""
 
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ def load_builtin_instruments(instrument_model: Any = None, using: str = "default
         definition = outcome.definition
         resource = json.loads(content)
         values = {"title": definition.title, "url": definition.url, "definition": resource}
+        if _has_field(instrument_model, "same_as"):  # not in a model state before 0005
+            values["same_as"] = definition.same_as
         row = (
             instrument_model.objects.using(using)
             .filter(practice__isnull=True, code=definition.code, version=definition.version)
@@ -48,3 +55,7 @@ def load_builtin_instruments(instrument_model: Any = None, using: str = "default
             row.save(update_fields=[*values, "updated_at"])
             changed += 1
     return changed
+
+
+def _has_field(model: Any, name: str) -> bool:
+    return any(field.name == name for field in model._meta.get_fields())

@@ -16,6 +16,7 @@ from openipt.core.validators import (
 )
 from openipt.core.versioning import Versioned
 from openipt.measures.scoring import InstrumentDefinition, parse_questionnaire
+from openipt.measures.scoring.parser import DEFAULT_LANGUAGE, language_of
 
 
 class Instrument(BaseModel):
@@ -85,6 +86,23 @@ class Instrument(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.version}"
+
+    @property
+    def identity(self) -> str:
+        """The measure this row counts as: ``PHQ-9`` for the PHQ-9 and its translations."""
+        return self.same_as or self.code
+
+    @property
+    def language(self) -> str:
+        """The language of its wording, a base code (``en``, ``es``): the FHIR
+        Questionnaire's ``language``, English when the file names none."""
+        return language_of(self.definition)
+
+    @property
+    def language_mark(self) -> str:
+        """The language named for a page, for a version not in English ("Spanish"); empty
+        for the English originals. Text, so it never relies on colour."""
+        return language_name(self.language)
 
     @cached_property
     def parsed(self) -> InstrumentDefinition:
@@ -189,6 +207,16 @@ class Administration(Versioned, BaseModel):
     @property
     def is_due(self) -> bool:
         return self.status == self.Status.DUE
+
+
+def language_name(code: str) -> str:
+    """A questionnaire language as a page names it: empty for English (the originals), the
+    language's name when OpenIPT speaks it ("Spanish", "Español" on a Spanish page), else
+    its code ("FR")."""
+    if not code or code == DEFAULT_LANGUAGE:
+        return ""
+    names = dict(settings.LANGUAGES)
+    return str(names[code]) if code in names else code.upper()
 
 
 def display_number(value: Decimal) -> str:

@@ -30,6 +30,17 @@ class Row:
     session: int
     band_label: str
 
+    @property
+    def language(self) -> str:
+        """The language of the version answered (``es``); empty for the English original."""
+        instrument = self.administration.instrument
+        return instrument.language if instrument.language_mark else ""
+
+    @property
+    def language_mark(self) -> str:
+        """The version answered when it is not the English original ("Spanish")."""
+        return self.administration.instrument.language_mark
+
 
 @dataclass(frozen=True)
 class InstrumentProgress:
@@ -119,7 +130,10 @@ def course_progress(course: Course) -> CourseProgress:
     session_dates = [(number, at) for number, _attendance, at in sessions]
     held = sessions_held(sessions)
     definitions: dict[int, InstrumentDefinition] = {}
-    grouped: dict[int, list[Row]] = {}
+    # One series per measure, not per row of the instrument table: a translation (the
+    # Spanish PHQ-9, ``same_as`` PHQ-9) and the original share one chart and one change.
+    grouped: dict[str, list[Row]] = {}
+    shown: dict[str, InstrumentDefinition] = {}
     invalid = []
     for row in administrations:
         if row.total is None:
@@ -127,7 +141,10 @@ def course_progress(course: Course) -> CourseProgress:
             continue
         definition = definitions.setdefault(row.instrument_id, row.instrument.parsed)
         item = Row(row, _session_of(row, session_dates), _band_label(definition, row.band))
-        grouped.setdefault(row.instrument_id, []).append(item)
+        identity = row.instrument.identity
+        grouped.setdefault(identity, []).append(item)
+        if identity not in shown or definition.code == identity:
+            shown[identity] = definition  # the original's title and scale when it is there
     phases = _phase_marks(course)
     last = max(course.planned_sessions, held)
     days: dict[int, dt.date] = {}
@@ -135,7 +152,7 @@ def course_progress(course: Course) -> CourseProgress:
         days.setdefault(number, timezone.localdate(at))
     result = [
         _instrument_progress(
-            definitions[pk],
+            shown[identity],
             rows,
             phases=phases,
             last=last,
@@ -143,7 +160,7 @@ def course_progress(course: Course) -> CourseProgress:
             planned=course.planned_sessions,
             session_days=days,
         )
-        for pk, rows in grouped.items()
+        for identity, rows in grouped.items()
     ]
     result.sort(key=lambda p: (p.rule.code not in ("PHQ-9", "HAM-D-17"), p.code))
     return CourseProgress(tuple(result), tuple(invalid))
@@ -170,6 +187,8 @@ def _instrument_progress(
             _on(r.administration),
             linked=r.administration.session_id is not None,
             by_client=r.administration.mode == Administration.Mode.CLIENT_COMPLETED,
+            language=r.language,
+            language_name=r.language_mark,
         )
         for r, total in zip(rows, totals, strict=True)
     ]

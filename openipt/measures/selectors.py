@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -37,17 +37,57 @@ DEPRESSION_CODES = frozenset({"PHQ-9", "HAM-D-17", "PHQ-A"})
 
 
 def instruments_for(user: User) -> list[Instrument]:
-    """The newest active version of each instrument the user's practice may use."""
+    """The newest active version of each instrument the user's practice may use (the
+    practice's own copy of a built-in translation before the built-in)."""
     membership = policy.staff_membership(user)
     if membership is None:
         return []
+    return _usable(membership.practice_id)
+
+
+def _usable(practice_id: int | None, *conditions: Q) -> list[Instrument]:
     rows = Instrument.objects.filter(
-        Q(practice__isnull=True) | Q(practice_id=membership.practice_id), is_active=True
-    ).order_by("code", "-created_at")
+        Q(practice__isnull=True) | Q(practice_id=practice_id), *conditions, is_active=True
+    ).order_by("code", F("practice_id").asc(nulls_last=True), "-created_at")
     newest: dict[str, Instrument] = {}
     for row in rows:
         newest.setdefault(row.code, row)
     return list(newest.values())
+
+
+def language_version(instrument: Instrument, language: str, *, practice_id: int) -> Instrument:
+    """The version of the same measure (``same_as or code``) in ``language`` that the
+    practice may use: the Spanish PHQ-9 for a client who reads Spanish. ``instrument``
+    itself when it is already in that language or there is no such version (no query then
+    in the first case)."""
+    if instrument.language == language:
+        return instrument
+    identity = instrument.identity
+    family = _usable(practice_id, Q(code=identity) | Q(same_as=identity))
+    found = [row for row in family if row.language == language]
+    # The original when it is in that language (English: the PHQ-9 itself), else a
+    # practice's own (licensed) copy in that language before the built-in translation.
+    found.sort(key=lambda row: (row.code != identity, row.practice_id is None, row.code))
+    return found[0] if found else instrument
+
+
+def offered_in(instruments: Iterable[Instrument], language: str) -> list[Instrument]:
+    """The instruments for a client who reads ``language``, for a staff page's list: each
+    measure's version in the client's language first (so it is the one offered by default),
+    then its other versions, measures in code order."""
+    rows = list(instruments)
+    return sorted(rows, key=lambda row: (row.identity, row.language != language, row.code))
+
+
+def one_per_measure(instruments: Iterable[Instrument], language: str) -> list[Instrument]:
+    """Each measure once, for a form that offers one of each (the session note): its
+    version in ``language`` when there is one, else the original (``code == identity``)."""
+    chosen: dict[str, Instrument] = {}
+    for row in offered_in(instruments, language):
+        best = chosen.get(row.identity)
+        if best is None or (best.language != language and row.code == row.identity):
+            chosen[row.identity] = row
+    return list(chosen.values())
 
 
 # --- Administrations ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from openipt.audit.models import AuditEvent
 from openipt.clients.models import CareTeamMember, Client
 from openipt.core import outbox
 from openipt.core.versioning import EditConflict
-from openipt.measures import reminders
+from openipt.measures import reminders, selectors
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
 from openipt.treatment import services as treatment_services
@@ -51,7 +51,11 @@ def _import_problems(
     definition = outcome.definition
     if definition is None:
         return problems, None
-    builtin = Instrument.objects.filter(practice__isnull=True, code=definition.code).exists()
+    # A built-in original's code is reserved; a built-in translation's (PHQ-9-es) is not:
+    # the practice's own licensed copy of it then takes its place (selectors.instruments_for).
+    builtin = Instrument.objects.filter(
+        practice__isnull=True, code=definition.code, same_as=""
+    ).exists()
     if builtin:
         problems.append(
             _("%(code)s is a built-in instrument code; choose another code.")
@@ -348,10 +352,19 @@ def administration_assign(
     due_on: dt.date,
     course: Course | None = None,
     request: HttpRequest | None = None,
+    in_client_language: bool = True,
 ) -> Administration:
-    """Ask the client to complete a questionnaire by ``due_on`` (delivered by the portal)."""
+    """Ask the client to complete a questionnaire by ``due_on`` (delivered by the portal).
+
+    The client is sent the version in their own language (``Client.language``) when the
+    practice has one: the Spanish PHQ-9 for a client who reads Spanish, whichever version
+    was chosen. ``in_client_language=False`` sends the chosen version as it is."""
     _require_write(actor, client)
     _check_instrument(instrument, client)
+    if in_client_language:
+        instrument = selectors.language_version(
+            instrument, client.language, practice_id=client.practice_id
+        )
     if instrument.parsed.clinician_rated:
         # A clinician-rated scale (HAM-D-17) is scored by the clinician from an interview;
         # a client cannot fill it in alone (docs/measures.md §1).
@@ -433,6 +446,70 @@ def administration_save_progress(
         detail="answers saved so far",
     )
     return administration
+
+
+def assignments_in_client_language(
+    *, actor: User, administrations: Iterable[Administration], request: HttpRequest | None = None
+) -> list[Administration]:
+    """``assignment_in_client_language`` for each (the portal's list of questionnaires)."""
+    rows = list(administrations)
+    clients = {c.pk: c for c in Client.objects.filter(pk__in={r.client_id for r in rows})}
+    for row in rows:
+        row.client = clients[row.client_id]  # one query for the list, not one per row
+    return [
+        assignment_in_client_language(actor=actor, administration=row, request=request)
+        for row in rows
+    ]
+
+
+def assignment_in_client_language(
+    *, actor: User, administration: Administration, request: HttpRequest | None = None
+) -> Administration:
+    """An open assignment moved to the version in the client's language, when the practice
+    has one and the answers saved so far fit it (the translations share the original's
+    questions and answer codes); otherwise, or when it already is, unchanged and no write.
+    A client who changes their language after a questionnaire was sent is offered it in the
+    new one. The version answered stays on the record: the administration's instrument."""
+    if administration.status not in OPEN_STATUSES:
+        return administration
+    current, client = administration.instrument, administration.client
+    wanted = selectors.language_version(current, client.language, practice_id=client.practice_id)
+    if wanted.pk == current.pk:
+        return administration
+    return _move_to_version(
+        actor=actor, administration=administration, instrument=wanted, request=request
+    )
+
+
+@transaction.atomic
+def _move_to_version(
+    *,
+    actor: User,
+    administration: Administration,
+    instrument: Instrument,
+    request: HttpRequest | None,
+) -> Administration:
+    locked = Administration.objects.select_for_update(of=("self",)).select_related(
+        "client", "instrument"
+    )
+    row = locked.get(pk=administration.pk)
+    if row.status not in OPEN_STATUSES or row.instrument_id != administration.instrument_id:
+        return row
+    row.instrument = instrument
+    if _draft_problems(row, row.draft_answers or {}):
+        return locked.get(pk=administration.pk)  # the answers so far belong to the other one
+    row.version += 1
+    row.full_clean()
+    row.save(update_fields=["instrument", "version", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=row,
+        client=row.client,
+        request=request,
+        detail=f"offered in {instrument.language}: {instrument.code}",
+    )
+    return row
 
 
 @transaction.atomic

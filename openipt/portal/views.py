@@ -89,7 +89,11 @@ def _render(
 def home(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
     context = {
         "appointments": selectors.upcoming_appointments(own.client),
-        "due": selectors.questionnaires_due(own.client),
+        "due": measures.assignments_in_client_language(
+            actor=own.user,
+            administrations=selectors.questionnaires_due(own.client),
+            request=request,
+        ),
         "unread": messaging.unread_count(own.client, for_client=True),
     }
     record_read(request, own.client, detail="portal home")
@@ -99,7 +103,9 @@ def home(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
 @portal_page
 @require_GET
 def questionnaires(request: AuthenticatedHttpRequest, own: Own) -> HttpResponse:
-    due = selectors.questionnaires_due(own.client)
+    due = measures.assignments_in_client_language(
+        actor=own.user, administrations=selectors.questionnaires_due(own.client), request=request
+    )
     record_read(request, own.client, detail="portal questionnaires")
     return _render(request, own, "questionnaires.html", {"due": due})
 
@@ -111,7 +117,11 @@ def questionnaire(
 ) -> HttpResponse:
     """One question per screen; each answer is saved on the server (on the assignment) as
     soon as it is sent, so it survives signing out or changing device."""
-    administration = selectors.own_administration(own.client, administration_uuid)
+    administration = measures.assignment_in_client_language(
+        actor=own.user,
+        administration=selectors.own_administration(own.client, administration_uuid),
+        request=request,
+    )
     if request.method == "GET" and administration.status == Administration.Status.COMPLETED:
         return _thanks(request, own, administration)
     if administration.status not in selectors.OPEN_ADMINISTRATION:

@@ -159,6 +159,8 @@ class InstrumentDefinition:
     # publisher's. Both are empty for the built-ins and for instruments with their own rules.
     same_as: str = ""
     rules_version: str = ""
+    # The language of the wording (the file's ``language``, as a base code: ``es``).
+    language: str = "en"
     # Items kept from the file but never asked or scored: read-only and calculated ones
     # (a published total-score item with its ``calculatedExpression``).
     calculated: tuple[Item, ...] = ()

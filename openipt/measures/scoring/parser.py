@@ -35,6 +35,9 @@ in ``definition.calculated`` and never asked or scored; ``enableWhen`` is kept o
 A file whose LOINC panel code is a built-in's (``code``, e.g. 44249-1 for the PHQ-9) is
 *recognised*: its own items, wording and language are kept, and the built-in's rules score it
 (range, bands, critical items, missing-item rule; ``definition.same_as`` names the built-in).
+A file may instead name the built-in it translates in ``derivedFrom`` (its canonical URL):
+the built-in Spanish files do so, as the GAD-2 and WHO-5 have no LOINC panel. Only the
+English files with their own scoring extension are rule sources (``is_rule_source``).
 A file for any other instrument must carry the scoring extension. ``url`` and ``version`` are
 optional: a missing url is derived from the code and a missing version from the content.
 """
@@ -87,6 +90,7 @@ ENABLE_OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
 _WEIGHT_URLS = (ITEM_WEIGHT_URL, ORDINAL_VALUE_URL, CO_VALUE_URL)
 DERIVED_URL_BASE = "https://openipt.org/fhir/Questionnaire/local/"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "instruments"
+DEFAULT_LANGUAGE = "en"
 
 # LOINC answer lists OpenIPT can expand when a file names one in ``answerValueSet``
 # (``http://loinc.org/vs/LL358-3``): code, display, weight. LL358-3 is the PHQ-9 and GAD-7
@@ -145,26 +149,68 @@ def parse_questionnaire(resource: object) -> ParseOutcome:
 
 @cache
 def builtin_definitions() -> dict[str, InstrumentDefinition]:
-    """The built-in definitions by LOINC panel code; the newest version of each panel."""
-    found: dict[str, InstrumentDefinition] = {}
-    for path in sorted(BUILTIN_DIR.glob("*.json")):
-        reader = _Reader(json.loads(path.read_text(encoding="utf-8")), None)
-        definition = reader.read()
-        if reader.errors or definition is None or not definition.panel_code:
+    """The built-in definitions by LOINC panel code; the newest version of each panel.
+    Only the rule sources count: the English files with their own scoring extension, never
+    a translation (``phq-9-es.json`` is recognised *by* this table, it is not in it)."""
+    return _rule_sources(BUILTIN_DIR)[0]
+
+
+def builtin_by_url() -> dict[str, InstrumentDefinition]:
+    """The same rule sources by canonical URL (every one, with or without a LOINC panel)."""
+    return _rule_sources(BUILTIN_DIR)[1]
+
+
+@cache
+def _rule_sources(
+    directory: Path,
+) -> tuple[dict[str, InstrumentDefinition], dict[str, InstrumentDefinition]]:
+    by_panel: dict[str, InstrumentDefinition] = {}
+    by_url: dict[str, InstrumentDefinition] = {}
+    for path in sorted(directory.glob("*.json")):
+        resource = json.loads(path.read_text(encoding="utf-8"))
+        if not is_rule_source(resource):
             continue
-        current = found.get(definition.panel_code)
-        if current is None or _version_key(definition.version) > _version_key(current.version):
-            found[definition.panel_code] = definition
-    return found
+        reader = _Reader(resource, None)
+        definition = reader.read()
+        if reader.errors or definition is None:
+            continue
+        for table, key in ((by_panel, definition.panel_code), (by_url, definition.url)):
+            current = table.get(key)
+            if key and (
+                current is None or _version_key(definition.version) > _version_key(current.version)
+            ):
+                table[key] = definition
+    return by_panel, by_url
+
+
+def is_rule_source(resource: dict[str, Any]) -> bool:
+    """A file that carries its own scoring rules in the default language (English): one of
+    the originals the translations and published copies are scored by."""
+    return bool(_extensions(resource, SCORING_URL)) and language_of(resource) == DEFAULT_LANGUAGE
+
+
+def language_of(resource: Any) -> str:
+    """The file's language as its base code (``es`` for ``es-US``); English when absent."""
+    language = resource.get("language") if isinstance(resource, dict) else None
+    if not isinstance(language, str) or not language.strip():
+        return DEFAULT_LANGUAGE
+    return language.strip().lower().replace("_", "-").split("-")[0]
 
 
 def recognised_builtin(resource: dict[str, Any]) -> InstrumentDefinition | None:
     """The built-in whose LOINC panel code this file carries (in ``code`` or a LOINC
-    ``identifier``), unless the file is that built-in itself."""
+    ``identifier``), else the built-in it names in ``derivedFrom`` (a translation of an
+    instrument LOINC has no panel for, such as the WHO-5), unless the file is that
+    built-in itself."""
     table = builtin_definitions()
     codes = [c.get("code") for c in _dicts(resource.get("code")) if c.get("system") == LOINC]
     codes += [i.get("value") for i in _dicts(resource.get("identifier")) if _is_loinc(i)]
     builtin = next((table[code] for code in codes if code in table), None)
+    if builtin is None:
+        urls = builtin_by_url()
+        sources = resource.get("derivedFrom")
+        derived = [str(u).split("|")[0] for u in sources] if isinstance(sources, list) else []
+        builtin = next((urls[url] for url in derived if url in urls), None)
     if builtin is None or _own_code(resource) == builtin.code:
         return None
     return builtin
@@ -328,6 +374,7 @@ class _Reader:
             title=header["title"] or builtin.title,
             panel_code=header["panel_code"],
             copyright=header["copyright"] or builtin.copyright,
+            language=header["language"],
             items=tuple(items),
             critical_items=critical,
             instructions=self.instructions,
@@ -421,6 +468,7 @@ class _Reader:
             "title": str(res.get("title") or (code if self.builtin is None else "")),
             "panel_code": str(codes[0].get("code", "")) if codes else "",
             "copyright": str(res.get("copyright") or ""),
+            "language": language_of(res),
         }
 
     def read_items(self) -> list[Item]:

@@ -18,6 +18,15 @@ FILES = {
     "WHO-5": "who-5",
     "HAM-D-17": "ham-d-17",
 }
+# The built-in translations, scored by the English file's rules: code -> (file, English code).
+SPANISH = {
+    "PHQ-9-es": ("phq-9-es", "PHQ-9"),
+    "PHQ-2-es": ("phq-2-es", "PHQ-2"),
+    "GAD-7-es": ("gad-7-es", "GAD-7"),
+    "GAD-2-es": ("gad-2-es", "GAD-2"),
+    "WHO-5-es": ("who-5-es", "WHO-5"),
+}
+BUILT_IN_CODES = {*FILES, *SPANISH}
 
 
 @cache

@@ -7,13 +7,13 @@ import pytest
 from openipt.measures.loader import builtin_files
 from openipt.measures.scoring import parse_questionnaire_json
 from openipt.measures.scoring.parser import ITEM_WEIGHT_URL
-from openipt.measures.tests.helpers import FILES, builtin, builtin_resource
+from openipt.measures.tests.helpers import FILES, SPANISH, builtin, builtin_resource
 
 PFIZER = "No permission required to reproduce, translate, display or distribute."
 
 
 def test_every_bundled_file_parses_without_problems():
-    assert len(builtin_files()) == len(FILES)
+    assert len(builtin_files()) == len(FILES) + len(SPANISH)  # the translations: their own file
     for path in builtin_files():
         outcome = parse_questionnaire_json(path.read_text(encoding="utf-8"))
         assert outcome.errors == (), path.name

@@ -12,14 +12,14 @@ from django.db import IntegrityError, transaction
 from openipt.audit.models import AuditEvent
 from openipt.measures.models import Instrument
 from openipt.measures.services import instrument_import
-from openipt.measures.tests.helpers import FILES, epds_resource, epds_text
+from openipt.measures.tests.helpers import BUILT_IN_CODES, epds_resource, epds_text
 
 pytestmark = pytest.mark.django_db
 
 
 def test_built_ins_exist_after_migrate():
     codes = set(Instrument.objects.filter(practice__isnull=True).values_list("code", flat=True))
-    assert codes == set(FILES)
+    assert codes == BUILT_IN_CODES
     phq9 = Instrument.objects.get(code="PHQ-9")
     assert (phq9.source, phq9.version, phq9.parsed.range_max) == ("built_in", "1.0.0", 27)
 
@@ -32,7 +32,7 @@ def test_load_instruments_is_idempotent_and_repairs_changed_rows():
     call_command("load_instruments", stdout=_Sink(out))
     assert out[-1].strip().endswith(": 0")
     assert Instrument.objects.get(code="GAD-7").title.startswith("Generalized Anxiety")
-    assert Instrument.objects.count() == len(FILES)
+    assert Instrument.objects.count() == len(BUILT_IN_CODES)
 
 
 def test_loader_creates_missing_built_ins():

@@ -44,10 +44,15 @@ def administration_create(
     user = request.user
     detail = "measure entry"
     # PHQ-9 is the default depression measure of every IPT format (docs/ipt.md §7).
-    instrument = access_instrument(user, request.GET.get("instrument") or "PHQ-9")
+    asked = request.GET.get("instrument")
+    instrument = access_instrument(user, asked or "PHQ-9")
     course = access_course(
         user, course_uuid, write=True, audit=audit_on_get(request), detail=detail
     )
+    if not asked:  # the default is the PHQ-9 in the language the client reads
+        instrument = selectors.language_version(
+            instrument, course.client.language, practice_id=course.client.practice_id
+        )
     sessions = list(course.sessions.order_by("-number")[:50])
     chosen = request.GET.get("session") or (str(sessions[0].uuid) if sessions else "")
     form = forms.EntryForm(

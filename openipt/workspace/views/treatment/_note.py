@@ -28,7 +28,7 @@ from openipt.measures import forms as measure_forms
 from openipt.measures import services as measure_services
 from openipt.measures.models import Administration, Instrument, RiskAlert
 from openipt.measures.scoring import InstrumentDefinition
-from openipt.measures.selectors import DEPRESSION_CODES, instruments_for
+from openipt.measures.selectors import DEPRESSION_CODES, instruments_for, one_per_measure
 from openipt.treatment import forms
 from openipt.treatment.models import BetweenSessionTask, Course, Session, Technique
 
@@ -70,14 +70,19 @@ def entries_for(
     already entered in this session is shown as a score instead."""
     done = set()
     if session is not None:
-        done = set(
-            Administration.objects.filter(session=session).values_list(
-                "instrument__code", flat=True
+        done = {
+            same_as or code
+            for code, same_as in Administration.objects.filter(session=session).values_list(
+                "instrument__code", "instrument__same_as"
             )
-        )
+        }
     day = timezone.localdate(session.starts_at) if session else timezone.localdate()
-    available = [i for i in instruments_for(request.user) if i.code not in done]
-    available.sort(key=lambda i: (i.code != PRIMARY, i.code not in DEPRESSION_CODES, i.code))
+    # One form per measure, in the version the client reads (a Spanish PHQ-9 for Dana).
+    offered = one_per_measure(instruments_for(request.user), course.client.language)
+    available = [i for i in offered if i.identity not in done]
+    available.sort(
+        key=lambda i: (i.identity != PRIMARY, i.identity not in DEPRESSION_CODES, i.identity)
+    )
     return [
         Entry(
             instrument,
@@ -89,7 +94,7 @@ def entries_for(
                 prefix=f"m-{instrument.code.lower()}",
                 initial={"completed_on": day},
             ),
-            primary=instrument.code == PRIMARY,
+            primary=instrument.identity == PRIMARY,
         )
         for instrument in available
     ]
