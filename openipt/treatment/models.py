@@ -372,6 +372,14 @@ class Session(Audited, Versioned):
                 name="treatment_session_cosigned_has_cosigner",
             ),
         ]
+        indexes = [
+            # The outcome dashboard's sessions in a period and waiting times (bench/README.md
+            # "Practice outcome dashboard"): attended sessions of a course, by date.
+            models.Index(
+                fields=["course", "attendance", "starts_at"],
+                name="treatment_session_held_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Session %(n)s") % {"n": self.number})
