@@ -326,6 +326,7 @@ OPENIPT_SMS_BACKEND = env_str("OPENIPT_SMS_BACKEND", "openipt.scheduling.sms.Con
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # English dates as "4 December 2026"
 TIME_ZONE = env_str("OPENIPT_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

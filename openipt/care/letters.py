@@ -31,7 +31,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import formats as date_formats
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,6 +41,7 @@ from openipt.accounts.models import Membership, Practice, User
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import ConsentRecord
+from openipt.core import languages
 from openipt.ipt import vocabulary as v
 from openipt.measures.progress import CourseProgress, InstrumentProgress, course_progress
 from openipt.treatment.models import (
@@ -82,8 +83,9 @@ FIELDS: Mapping[str, Any] = {
 }
 
 # Our default wording. Plain, and for the client warm; a practice can change any of it.
-DEFAULTS: Mapping[str, str] = {
-    Kind.ASSESSMENT: """Dear {recipient_name},
+DEFAULTS: Mapping[str, Any] = {  # lazy: each read in the letter's language
+    Kind.ASSESSMENT: gettext_lazy(
+        """Dear {recipient_name},
 
 Re: {client_full_name}, born {client_date_of_birth}
 
@@ -109,8 +111,10 @@ there is anything you would like us to know.
 Yours sincerely,
 
 {clinician_name}
-{practice_name}""",
-    Kind.END_OF_TREATMENT: """Dear {recipient_name},
+{practice_name}"""
+    ),
+    Kind.END_OF_TREATMENT: gettext_lazy(
+        """Dear {recipient_name},
 
 Re: {client_full_name}, born {client_date_of_birth}
 
@@ -139,8 +143,10 @@ Next step
 Yours sincerely,
 
 {clinician_name}
-{practice_name}""",
-    Kind.CLIENT_SUMMARY: """Dear {client_first_name},
+{practice_name}"""
+    ),
+    Kind.CLIENT_SUMMARY: gettext_lazy(
+        """Dear {client_first_name},
 
 This is a short summary of our work together so far, for you to keep.
 
@@ -167,7 +173,8 @@ What happens next
 With best wishes,
 
 {clinician_name}
-{practice_name}""",
+{practice_name}"""
+    ),
 }
 
 # The consent that sending or printing each letter needs.
@@ -239,7 +246,7 @@ def fill(body: str, values: Mapping[str, str]) -> str:
 def template_text(practice: Practice | int, kind: str) -> str:
     practice_id = practice if isinstance(practice, int) else practice.pk
     saved = LetterTemplate.objects.filter(practice_id=practice_id, kind=kind).first()
-    return saved.body if saved is not None else DEFAULTS[kind]
+    return saved.body if saved is not None else str(DEFAULTS[kind])
 
 
 def practice_templates(practice_id: int) -> list[tuple[str, str, bool]]:
@@ -285,7 +292,7 @@ def template_save(
 
 
 def _date(day: dt.date | None) -> str:
-    return date_formats.date_format(day, "j F Y") if day else ""
+    return date_formats.date_format(day, "DATE_FORMAT") if day else ""
 
 
 def _number(value: Decimal | None) -> str:
@@ -500,11 +507,18 @@ def default_recipient(course: Course, kind: str) -> tuple[str, str]:
 
 
 def draft(course: Course, kind: str, *, recipient_name: str) -> str:
-    """The letter as it would be written now (the preview before it is kept)."""
-    return fill(
-        template_text(course.client.practice_id, kind),
-        letter_values(course, recipient_name=recipient_name),
-    )
+    """The letter as it would be written now (the preview before it is kept). The
+    client's own summary is written in the language on their record (docs/translation.md);
+    letters to a referrer in the writer's."""
+    with languages.speaking(_letter_language(course, kind)):
+        return fill(
+            template_text(course.client.practice_id, kind),
+            letter_values(course, recipient_name=recipient_name),
+        )
+
+
+def _letter_language(course: Course, kind: str) -> str | None:
+    return course.client.language if kind == Kind.CLIENT_SUMMARY else translation.get_language()
 
 
 # Consent ---------------------------------------------------------------------------------
@@ -618,7 +632,8 @@ def letter_pdf(
     _require_writer(actor, letter.course)
     if not has_consent(letter.course, letter.kind):
         raise _consent_refusal(letter.kind)
-    html = render_to_string("letters/letter_pdf.html", {"page": letter_page(letter)})
+    with languages.speaking(_letter_language(letter.course, letter.kind)):
+        html = render_to_string("letters/letter_pdf.html", {"page": letter_page(letter)})
     audit.record(
         actor=actor,
         action=AuditEvent.Action.PRINT if printing else AuditEvent.Action.EXPORT,

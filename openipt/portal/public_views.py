@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from openipt.core import languages
 from openipt.core.http import GET_POST, attempt, form_errors_from, posted
 from openipt.engagement import accounts, consultation
 from openipt.portal.forms import ConsultationForm, PortalPasswordForm
@@ -54,6 +57,11 @@ def consultation_thanks(request: HttpRequest) -> HttpResponse:
 def welcome(request: HttpRequest, token: str) -> HttpResponse:
     """A client accepts their invitation by choosing a password; then they are signed in."""
     invitation = accounts.portal_invitation_by_token(token)
+    if invitation is not None and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        # The invitation came in the language on the client's record; its page follows,
+        # until the person picks another with the switch at the foot of the page.
+        request.LANGUAGE_CODE = languages.supported(invitation.client.language)
+        translation.activate(request.LANGUAGE_CODE)
     if invitation is None or not invitation.is_usable:
         status = 404 if invitation is None else 410
         return render(request, "portal/welcome_invalid.html", status=status)

@@ -242,8 +242,13 @@ def test_a_template_that_does_more_than_name_a_field_is_refused(body):
     assert letters.template_problems(body)
 
 
-def test_every_default_template_uses_only_known_fields():
-    assert all(letters.template_problems(body) == [] for body in letters.DEFAULTS.values())
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_default_template_uses_only_known_fields(language):
+    from django.utils import translation
+
+    with translation.override(language):
+        bodies = [str(body) for body in letters.DEFAULTS.values()]
+    assert all(letters.template_problems(body) == [] for body in bodies)
 
 
 def test_an_unknown_field_is_refused_next_to_the_wording_with_the_typing_kept(personas):
@@ -299,6 +304,16 @@ HEADINGS = {
 }
 
 
+def _headings_in(language: str, kind: str, english: list[str]) -> list[str]:
+    """The same headings in the default template of ``language`` (same line numbers)."""
+    from django.utils import translation
+
+    lines = str(letters.DEFAULTS[kind]).splitlines()
+    with translation.override(language):
+        translated = str(letters.DEFAULTS[kind]).splitlines()
+    return [translated[lines.index(heading)] for heading in english]
+
+
 def test_every_letter_renders_for_the_demo_practices_ended_courses():
     from io import StringIO
 
@@ -327,5 +342,33 @@ def test_every_letter_renders_for_the_demo_practices_ended_courses():
                 actor=clinician, course=course, kind=kind, recipient_name="Dr A. Rao"
             )
             text = pdf_text(letters.letter_pdf(actor=clinician, letter=letter))
+            if kind == Kind.CLIENT_SUMMARY:  # in the language the client reads
+                headings = _headings_in(course.client.language, kind, headings)
             assert [h for h in headings if _flat(h) not in text] == [], (course, kind)
             assert not [n for n in notes if n.strip() and _flat(n) in text], (course, kind)
+
+
+def test_the_clients_summary_is_written_in_the_language_they_read(personas, course):
+    """A client who reads Spanish gets their summary, and its PDF, in Spanish; a letter to
+    their doctor stays in the writer's language (docs/translation.md)."""
+    from django.utils import translation
+
+    from openipt.clients.models import Client
+
+    Client.objects.filter(pk=course.client_id).update(language="es")
+    course.client.refresh_from_db()
+    consent_to_all(personas)
+    with translation.override("es"):
+        template = str(letters.DEFAULTS[Kind.CLIENT_SUMMARY])
+        focus = translation.gettext("adjusting to a big change in life")
+    assert template != str(letters.DEFAULTS[Kind.CLIENT_SUMMARY])  # there is a Spanish one
+    summary = write_letter(personas, course, Kind.CLIENT_SUMMARY)
+    first_line = template.splitlines()[0].replace("{client_first_name}", "Dana")
+    assert summary.body.splitlines()[0] == first_line
+    assert focus in summary.body
+    assert "What we have been working on" not in summary.body
+    text = pdf_text(letters.letter_pdf(actor=personas.alice, letter=summary))
+    assert _flat(template.splitlines()[4]) in text  # a heading of the Spanish template
+    assert CANARY not in text
+    to_the_doctor = write_letter(personas, course, Kind.ASSESSMENT)
+    assert to_the_doctor.body.startswith("Dear Dr A. Rao")

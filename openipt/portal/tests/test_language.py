@@ -273,3 +273,41 @@ def test_a_request_filed_by_code_records_the_active_language(personas):
             data=ConsultationData(name="Ana", email="ana@example.test", consent_to_contact=True),
         )
     assert item.language == "es"
+
+
+@pytest.mark.django_db
+def test_the_invitation_link_opens_in_the_language_it_was_written_in(personas):
+    from openipt.testing.personas import give_crisis_contacts
+
+    reads_spanish(personas.dana)
+    give_crisis_contacts(personas.practice)
+    _invitation, token = accounts.portal_invite(
+        actor=personas.alice, client=personas.dana, email="dana@example.test"
+    )
+    page = Client_().get(reverse("portal:welcome", args=[token]), HTTP_ACCEPT_LANGUAGE="en")
+    assert page["Content-Language"] == "es"
+    assert '<html lang="es">' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_writing_to_a_client_shows_the_language_they_read(alice_client, personas):
+    reads_spanish(personas.dana)
+    page = alice_client.get(reverse("clients:messages", args=[personas.dana.uuid]))
+    html = page.content.decode()
+    assert 'id="reads-language"' in html
+    assert "<strong>Spanish</strong>" in html
+
+
+@pytest.mark.django_db
+def test_the_invitation_page_switches_language_when_asked(personas):
+    from openipt.testing.personas import give_crisis_contacts
+
+    reads_spanish(personas.dana)
+    give_crisis_contacts(personas.practice)
+    _invitation, token = accounts.portal_invite(
+        actor=personas.alice, client=personas.dana, email="dana@example.test"
+    )
+    browser = Client_()
+    url = reverse("portal:welcome", args=[token])
+    browser.post(reverse("set_language"), {"language": "en", "next": url})
+    assert browser.get(url)["Content-Language"] == "en"
