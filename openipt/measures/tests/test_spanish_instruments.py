@@ -394,3 +394,20 @@ def test_a_spanish_definition_round_trips_as_stored():
     assert (definition.code, definition.version, definition.same_as) == (
         "PHQ-9-es", "1.0.0", "PHQ-9"
     )  # fmt: skip
+
+
+def test_a_broken_rule_source_is_skipped_and_the_newest_version_of_a_panel_wins(tmp_path):
+    """The recognition table reads only well-formed English files with rules; of two
+    versions of one panel the newer one is the source."""
+    from openipt.measures.loader import INSTRUMENTS_DIR
+    from openipt.measures.scoring import parser
+
+    english = json.loads((INSTRUMENTS_DIR / "phq-9.json").read_text(encoding="utf-8"))
+    newer = {**english, "version": "99.0.0"}
+    broken = {**english, "id": "broken", "item": "not a list"}  # has rules, fails to read
+    for name, resource in (("a.json", english), ("b.json", newer), ("c.json", broken)):
+        (tmp_path / name).write_text(json.dumps(resource), encoding="utf-8")
+    by_panel, by_url = parser._rule_sources(tmp_path)
+    assert parser.is_rule_source(broken)
+    assert by_panel["44249-1"].version == "99.0.0"
+    assert by_url[english["url"]].version == "99.0.0"
