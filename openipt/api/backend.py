@@ -151,21 +151,16 @@ def backend_register(
     membership = policy.active_membership(actor)
     if membership is None or not policy.can_manage_apps(membership):
         raise PermissionError("Only a practice administrator registers backend services")
-    application = Application(
+    application = smart.new_application(
+        actor=actor,
         name=name,
-        user=actor,
-        redirect_uris="",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        redirect_uris=[],
+        confidential=True,
+        grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         # A secret nobody is shown, so that no secret can ever authenticate it: only a
         # client assertion signed by one of its keys does.
-        client_secret=generate_client_secret(),
-        hash_client_secret=True,
-        skip_authorization=False,
-        algorithm=Application.NO_ALGORITHM,
+        secret=generate_client_secret(),
     )
-    application.full_clean()
-    application.save()
     app = SmartApp.objects.create(
         application=application,
         practice=membership.practice,

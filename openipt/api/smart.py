@@ -485,6 +485,35 @@ class Registered:
     secret: str | None  # shown once, for a confidential app; only its hash is kept
 
 
+def new_application(
+    *,
+    actor: User,
+    name: str,
+    redirect_uris: Sequence[str],
+    confidential: bool,
+    grant_type: str,
+    secret: str,
+) -> Application:
+    """The toolkit's application row behind a SMART app or backend service: the secret
+    hashed at rest, consent always asked, no OpenID signing."""
+    application = Application(
+        name=name,
+        user=actor,
+        redirect_uris=" ".join(redirect_uris),
+        client_type=(
+            Application.CLIENT_CONFIDENTIAL if confidential else Application.CLIENT_PUBLIC
+        ),
+        authorization_grant_type=grant_type,
+        client_secret=secret,
+        hash_client_secret=True,
+        skip_authorization=False,
+        algorithm=Application.NO_ALGORITHM,
+    )
+    application.full_clean()
+    application.save()
+    return application
+
+
 @transaction.atomic
 def app_register(
     *,
@@ -499,21 +528,14 @@ def app_register(
     if membership is None or not policy.can_manage_apps(membership):
         raise PermissionError("Only a practice administrator registers apps")
     secret = generate_client_secret() if confidential else ""
-    application = Application(
+    application = new_application(
+        actor=actor,
         name=name,
-        user=actor,
-        redirect_uris=" ".join(redirect_uris),
-        client_type=(
-            Application.CLIENT_CONFIDENTIAL if confidential else Application.CLIENT_PUBLIC
-        ),
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        client_secret=secret,
-        hash_client_secret=True,
-        skip_authorization=False,
-        algorithm=Application.NO_ALGORITHM,
+        redirect_uris=redirect_uris,
+        confidential=confidential,
+        grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        secret=secret,
     )
-    application.full_clean()
-    application.save()
     app = SmartApp.objects.create(
         application=application, practice=membership.practice, registered_by=actor
     )

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from openipt.core import languages
 from openipt.core.models import BaseModel
 from openipt.core.validators import (
     text_limit,
@@ -215,8 +216,7 @@ def language_name(code: str) -> str:
     its code ("FR")."""
     if not code or code == DEFAULT_LANGUAGE:
         return ""
-    names = dict(settings.LANGUAGES)
-    return str(names[code]) if code in names else code.upper()
+    return languages.name(code) if code in languages.codes() else code.upper()
 
 
 def display_number(value: Decimal) -> str:

@@ -275,8 +275,8 @@ def test_a_request_filed_by_code_records_the_active_language(personas):
     assert item.language == "es"
 
 
-@pytest.mark.django_db
-def test_the_invitation_link_opens_in_the_language_it_was_written_in(personas):
+def _spanish_invitation(personas) -> str:
+    """Dana reads Spanish and is invited: the token of her invitation link."""
     from openipt.testing.personas import give_crisis_contacts
 
     reads_spanish(personas.dana)
@@ -284,6 +284,12 @@ def test_the_invitation_link_opens_in_the_language_it_was_written_in(personas):
     _invitation, token = accounts.portal_invite(
         actor=personas.alice, client=personas.dana, email="dana@example.test"
     )
+    return token
+
+
+@pytest.mark.django_db
+def test_the_invitation_link_opens_in_the_language_it_was_written_in(personas):
+    token = _spanish_invitation(personas)
     page = Client_().get(reverse("portal:welcome", args=[token]), HTTP_ACCEPT_LANGUAGE="en")
     assert page["Content-Language"] == "es"
     assert '<html lang="es">' in page.content.decode()
@@ -300,13 +306,7 @@ def test_writing_to_a_client_shows_the_language_they_read(alice_client, personas
 
 @pytest.mark.django_db
 def test_the_invitation_page_switches_language_when_asked(personas):
-    from openipt.testing.personas import give_crisis_contacts
-
-    reads_spanish(personas.dana)
-    give_crisis_contacts(personas.practice)
-    _invitation, token = accounts.portal_invite(
-        actor=personas.alice, client=personas.dana, email="dana@example.test"
-    )
+    token = _spanish_invitation(personas)
     browser = Client_()
     url = reverse("portal:welcome", args=[token])
     browser.post(reverse("set_language"), {"language": "en", "next": url})
