@@ -40,6 +40,7 @@ from openipt.accounts.models import Membership
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
+from openipt.core import prepared
 from openipt.engagement.models import DiaryEntry, InboxRead, Message
 from openipt.measures.models import Administration
 from openipt.treatment.models import BetweenSessionTask, CoSign, Session
@@ -200,14 +201,20 @@ def _in_scope(source: _Source, membership: Membership | None) -> QuerySet[Any]:
 
 
 def _unread(
-    source: _Source, membership: Membership | None, *, client: Client | None = None
+    source: _Source,
+    membership: Membership | None,
+    *,
+    client: Client | None = None,
+    since: dt.datetime | None = None,
 ) -> QuerySet[Any]:
+    """New items of ``source``'s kind: within the window (from ``since``, by default
+    ``WINDOW`` ago) and not read by the member."""
     rows = _in_scope(source, membership)
     if client is not None:
         rows = rows.filter(**{source.client: client})
     if source.scope is not None:  # new until dealt with, however old
         return rows
-    rows = rows.filter(**{f"{source.at}__gte": timezone.now() - WINDOW})
+    rows = rows.filter(**{f"{source.at}__gte": since or timezone.now() - WINDOW})
     if source.kind == MESSAGE:
         return rows.filter(read_at__isnull=True)
     seen = InboxRead.objects.filter(
@@ -224,21 +231,101 @@ def _count(queryset: QuerySet[Any]) -> Subquery:
     return Subquery(counted[:1])
 
 
-def inbox_counts(membership: Membership | None, *, client: Client | None = None) -> InboxCounts:
-    """How many new items of each kind (for one client when given), in one query."""
-    if membership is None or membership.pk is None or not policy.can_see_inbox(membership):
-        return InboxCounts()
-    names = {
-        MESSAGE: "messages", DIARY: "diary", TASK: "tasks", QUESTIONNAIRE: "questionnaires",
-        COSIGN: "cosign", RETURNED: "returned",
-    }  # fmt: skip
+_COUNT_NAMES = {
+    MESSAGE: "messages", DIARY: "diary", TASK: "tasks", QUESTIONNAIRE: "questionnaires",
+    COSIGN: "cosign", RETURNED: "returned",
+}  # fmt: skip
+
+
+def _counts_query(
+    membership: Membership, *, client: Client | None = None, since: dt.datetime | None = None
+) -> QuerySet[Membership, dict[str, Any]]:
+    """One row of the membership with a count per kind."""
     subqueries = {
-        names[kind]: _count(_unread(source, membership, client=client))
+        _COUNT_NAMES[kind]: _count(_unread(source, membership, client=client, since=since))
         for kind, source in SOURCES.items()
     }
-    row = Membership.objects.filter(pk=membership.pk).annotate(**subqueries).values(*subqueries)
-    found = row.first() or {}
-    return InboxCounts(**{name: found.get(name) or 0 for name in subqueries})
+    one = Membership.objects.filter(pk=membership.pk).annotate(**subqueries)
+    row: QuerySet[Membership, dict[str, Any]] = one.values(*subqueries)
+    return row
+
+
+def _counts(row: Any) -> InboxCounts:
+    found = dict(row or {})
+    return InboxCounts(**{name: found.get(name) or 0 for name in _COUNT_NAMES.values()})
+
+
+_Shape = tuple[str, bool, bool, bool, bool]
+
+
+def _shape(membership: Membership) -> _Shape:
+    """What the policy's filters branch on (so what can change the counts' SQL): the role."""
+    return (
+        membership.kind,
+        membership.is_active,
+        membership.is_admin,
+        membership.is_supervisor,
+        membership.is_clinician,
+    )
+
+
+def _build_counts(stand: prepared.Stand, shape: _Shape) -> QuerySet[Membership, dict[str, Any]]:
+    kind, is_active, is_admin, is_supervisor, is_clinician = shape
+    stand_in = Membership(
+        pk=stand.int("membership"),
+        user_id=stand.int("user"),
+        practice_id=stand.int("practice"),
+        kind=kind,
+        is_active=is_active,
+        is_admin=is_admin,
+        is_supervisor=is_supervisor,
+        is_clinician=is_clinician,
+    )
+    return _counts_query(stand_in, since=stand.time("since"))
+
+
+class _PreparedCounts:
+    """The navigation's badge: ``inbox_counts`` built once per role and process
+    (openipt/core/prepared.py), then run with the member's own ids."""
+
+    def __init__(self) -> None:
+        self._by_shape: dict[_Shape, prepared.PreparedQuery] = {}
+
+    def run(self, membership: Membership, since: dt.datetime) -> InboxCounts:
+        shape = _shape(membership)
+        query = self._by_shape.get(shape)
+        if query is None:
+            query = prepared.PreparedQuery(lambda stand: _build_counts(stand, shape))
+            self._by_shape[shape] = query
+        values = {
+            "membership": membership.pk,
+            "user": membership.user_id,
+            "practice": membership.practice_id,
+            "since": since,
+        }
+        row = query.run(shape, values)
+        names = [_COUNT_NAMES[kind] for kind in SOURCES]  # ``_counts_query``'s column order
+        return _counts(dict(zip(names, row, strict=True)) if row else None)
+
+
+_PREPARED_COUNTS = _PreparedCounts()
+
+
+def inbox_counts(membership: Membership | None, *, client: Client | None = None) -> InboxCounts:
+    """How many new items of each kind (for one client when given), in one query. The
+    member's own counts (every page's badge) run as a prepared query; one client's are built
+    each time (the client page)."""
+    if membership is None or membership.pk is None or not policy.can_see_inbox(membership):
+        return InboxCounts()
+    if client is None and membership.is_active:
+        return _PREPARED_COUNTS.run(membership, timezone.now() - WINDOW)
+    return inbox_counts_built(membership, client=client)
+
+
+def inbox_counts_built(membership: Membership, *, client: Client | None = None) -> InboxCounts:
+    """The same counts, built through the ORM every time: what the prepared query must always
+    equal (its tests compare the two)."""
+    return _counts(_counts_query(membership, client=client).first())
 
 
 def inbox_items(

@@ -180,6 +180,13 @@ class Administration(Versioned, BaseModel):
         indexes = [
             models.Index(fields=["course", "status"]),
             models.Index(fields=["status", "due_on"]),
+            # The inbox's new questionnaires (every staff page's badge): only those clients
+            # completed, by client and time.
+            models.Index(
+                fields=["client", "completed_at"],
+                condition=Q(mode="client_completed", status="completed"),
+                name="measures_adm_client_done_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
