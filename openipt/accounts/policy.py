@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol, TypeGuard, cast
 
 from allauth.mfa.models import Authenticator
@@ -175,9 +176,9 @@ def _supervised_q(membership: Membership) -> Q:
     )
 
 
-def _emergency_q(membership: Membership) -> Q:
+def _emergency_q(membership: Membership, at: dt.datetime | None) -> Q:
     # ``timezone.now`` at query time: an access ends when its clock does, mid-request included.
-    unexpired = membership.emergency_accesses.filter(expires_at__gt=timezone.now())
+    unexpired = membership.emergency_accesses.filter(expires_at__gt=at or timezone.now())
     return Q(pk__in=unexpired.values("client_id"))
 
 
@@ -185,14 +186,17 @@ def _is_active_staff(membership: Membership | None) -> TypeGuard[Membership]:
     return membership is not None and membership.is_active and membership.is_staff_member
 
 
-def client_access_q(membership: Membership | None, *, write: bool = False) -> Q:
-    """A filter on ``Client`` matching exactly the clients this membership may reach."""
+def client_access_q(
+    membership: Membership | None, *, write: bool = False, at: dt.datetime | None = None
+) -> Q:
+    """A filter on ``Client`` matching exactly the clients this membership may reach (an
+    emergency access counts while unexpired ``at`` that moment, by default now)."""
     if not _is_active_staff(membership):
         return Q(pk__in=[])
     q = _care_team_q(membership)
     if not write:
         if can_be_on_care_team(membership):  # an access ends with the role that opened it
-            q |= _emergency_q(membership)
+            q |= _emergency_q(membership, at)
         if membership.is_supervisor:
             q |= _supervised_q(membership)
     return Q(practice_id=membership.practice_id) & q

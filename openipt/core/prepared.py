@@ -12,7 +12,8 @@ written twice; only the compiling is saved.
 The shape is what can change the SQL itself rather than its values: the caller passes it as
 a key (for a membership, its role flags), and a different key builds anew. Each stand-in must
 appear among the parameters exactly as the database backend adapts it; a stand-in that does
-not appear raises ``PreparedQueryError`` at build time, so a change to the query that breaks
+not appear raises ``PreparedQueryError`` at build time (unless the caller marks it
+optional), so a change to the query that breaks
 the substitution fails loudly in tests, never silently.
 """
 
@@ -63,11 +64,18 @@ class _Compiled:
 
 
 class PreparedQuery:
-    """``PreparedQuery(build)``: ``build(stand)`` returns the queryset, ``run(key, values)``
-    returns its first row as a tuple (``None`` without one)."""
+    """``PreparedQuery(build)``: ``build(stand, key)`` returns the queryset of that shape,
+    ``run(key, values)`` returns its first row as a tuple (``None`` without one)."""
 
-    def __init__(self, build: Callable[[Stand], QuerySet[Any]], *, using: str = "default"):
+    def __init__(
+        self,
+        build: Callable[[Stand, Any], QuerySet[Any]],
+        *,
+        optional: frozenset[str] = frozenset(),
+        using: str = "default",
+    ) -> None:
         self._build = build
+        self._optional = optional  # stand-ins a shape may leave unused (ids of a stand-in row)
         self._using = using
         self._compiled: dict[tuple[str, Hashable], _Compiled] = {}
         self._lock = threading.Lock()
@@ -79,7 +87,7 @@ class PreparedQuery:
         if found is not None:
             return found
         stand = Stand()
-        queryset = self._build(stand)
+        queryset = self._build(stand, key)
         sql, params = queryset.query.get_compiler(using=self._using).as_sql()
         marks: dict[Any, tuple[str, str]] = {value: ("int", n) for n, value in stand.ints.items()}
         for name, moment in stand.times.items():
@@ -92,7 +100,7 @@ class PreparedQuery:
                 slots.append((position, *mark))
                 seen.add(mark[1])
         missing = set(stand.ints) | set(stand.times)
-        missing -= seen
+        missing -= seen | self._optional
         if missing:
             raise PreparedQueryError(f"stand-ins not found in the compiled query: {missing}")
         compiled = _Compiled(sql, tuple(params), tuple(slots))

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership
+from openipt.accounts.prepared import MemberQuery
 from openipt.audit import services as audit
 from openipt.audit.models import AuditEvent
 from openipt.clients.models import Client
@@ -255,60 +256,15 @@ def _counts(row: Any) -> InboxCounts:
     return InboxCounts(**{name: found.get(name) or 0 for name in _COUNT_NAMES.values()})
 
 
-_Shape = tuple[str, bool, bool, bool, bool]
+def _build_counts(
+    membership: Membership, stand: prepared.Stand
+) -> QuerySet[Membership, dict[str, Any]]:
+    return _counts_query(membership, since=stand.time("since"))
 
 
-def _shape(membership: Membership) -> _Shape:
-    """What the policy's filters branch on (so what can change the counts' SQL): the role."""
-    return (
-        membership.kind,
-        membership.is_active,
-        membership.is_admin,
-        membership.is_supervisor,
-        membership.is_clinician,
-    )
-
-
-def _build_counts(stand: prepared.Stand, shape: _Shape) -> QuerySet[Membership, dict[str, Any]]:
-    kind, is_active, is_admin, is_supervisor, is_clinician = shape
-    stand_in = Membership(
-        pk=stand.int("membership"),
-        user_id=stand.int("user"),
-        practice_id=stand.int("practice"),
-        kind=kind,
-        is_active=is_active,
-        is_admin=is_admin,
-        is_supervisor=is_supervisor,
-        is_clinician=is_clinician,
-    )
-    return _counts_query(stand_in, since=stand.time("since"))
-
-
-class _PreparedCounts:
-    """The navigation's badge: ``inbox_counts`` built once per role and process
-    (openipt/core/prepared.py), then run with the member's own ids."""
-
-    def __init__(self) -> None:
-        self._by_shape: dict[_Shape, prepared.PreparedQuery] = {}
-
-    def run(self, membership: Membership, since: dt.datetime) -> InboxCounts:
-        shape = _shape(membership)
-        query = self._by_shape.get(shape)
-        if query is None:
-            query = prepared.PreparedQuery(lambda stand: _build_counts(stand, shape))
-            self._by_shape[shape] = query
-        values = {
-            "membership": membership.pk,
-            "user": membership.user_id,
-            "practice": membership.practice_id,
-            "since": since,
-        }
-        row = query.run(shape, values)
-        names = [_COUNT_NAMES[kind] for kind in SOURCES]  # ``_counts_query``'s column order
-        return _counts(dict(zip(names, row, strict=True)) if row else None)
-
-
-_PREPARED_COUNTS = _PreparedCounts()
+# The navigation's badge: built once per role and process (openipt/accounts/prepared.py),
+# then run with the member's own ids.
+_PREPARED_COUNTS = MemberQuery(_build_counts)
 
 
 def inbox_counts(membership: Membership | None, *, client: Client | None = None) -> InboxCounts:
@@ -318,7 +274,9 @@ def inbox_counts(membership: Membership | None, *, client: Client | None = None)
     if membership is None or membership.pk is None or not policy.can_see_inbox(membership):
         return InboxCounts()
     if client is None and membership.is_active:
-        return _PREPARED_COUNTS.run(membership, timezone.now() - WINDOW)
+        row = _PREPARED_COUNTS.run(membership, {"since": timezone.now() - WINDOW})
+        names = [_COUNT_NAMES[kind] for kind in SOURCES]  # ``_counts_query``'s column order
+        return _counts(dict(zip(names, row, strict=True)) if row else None)
     return inbox_counts_built(membership, client=client)
 
 

@@ -12,14 +12,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Func, Min, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from openipt.accounts import policy
+from openipt.accounts.models import Membership
+from openipt.accounts.prepared import MemberQuery
 from openipt.clients.models import Client
+from openipt.core.prepared import Stand
 from openipt.ipt.vocabulary import Attendance
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import change
@@ -172,9 +175,25 @@ def course_measure_results(course: Course) -> tuple[MeasureResult, ...]:
 
 def alerts_for(user: User) -> QuerySet[RiskAlert]:
     """Alerts the user must act on and whose client they may read."""
-    membership = policy.staff_membership(user)
-    readable = Client.objects.filter(policy.client_access_q(membership))
+    return _alerts_of(policy.staff_membership(user))
+
+
+def _alerts_of(membership: Membership | None, at: dt.datetime | None = None) -> QuerySet[RiskAlert]:
+    readable = Client.objects.filter(policy.client_access_q(membership, at=at))
     return RiskAlert.objects.filter(policy.alert_recipient_q(membership), client__in=readable)
+
+
+def _open_count(membership: Membership, stand: Stand) -> QuerySet[Membership, dict[str, Any]]:
+    """One row: the membership with its open alerts counted."""
+    rows = _alerts_of(membership, at=stand.time("now")).filter(status=RiskAlert.Status.OPEN)
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    one = Membership.objects.filter(pk=membership.pk).annotate(n=Subquery(counted[:1]))
+    row: QuerySet[Membership, dict[str, Any]] = one.values("n")
+    return row
+
+
+# The navigation's Alerts badge, prepared once per role (openipt/accounts/prepared.py).
+_PREPARED_OPEN_COUNT = MemberQuery(_open_count)
 
 
 def open_alerts_by_course(course_ids: Iterable[int]) -> dict[int, list[RiskAlert]]:
@@ -193,7 +212,12 @@ def open_alerts_by_course(course_ids: Iterable[int]) -> dict[int, list[RiskAlert
 
 
 def open_alert_count(user: User) -> int:
-    return alerts_for(user).filter(status=RiskAlert.Status.OPEN).count()
+    """The open alerts the user must act on (the navigation's badge, on every page)."""
+    membership = policy.staff_membership(user)
+    if membership is None or not membership.is_active:
+        return alerts_for(user).filter(status=RiskAlert.Status.OPEN).count()
+    row = _PREPARED_OPEN_COUNT.run(membership, {"now": timezone.now()})
+    return int(row[0]) if row else 0
 
 
 def alert_list(user: User) -> list[RiskAlert]:

@@ -26,8 +26,8 @@ def test_the_real_values_replace_the_stand_ins_and_the_build_runs_once():
     _session("c" * 32, now - dt.timedelta(hours=1))
     builds = []
 
-    def build(stand: Stand):
-        builds.append(1)
+    def build(stand: Stand, key: str):
+        builds.append(key)
         return (
             WebSession.objects.filter(expire_date__gte=stand.time("after"))
             .exclude(expire_date__lt=stand.time("before"))
@@ -42,14 +42,14 @@ def test_the_real_values_replace_the_stand_ins_and_the_build_runs_once():
     assert row[1] == 2
     assert query.run("shape", {"after": now - dt.timedelta(days=1), "before": now})[1] == 2
     assert query.run("shape", {"after": now + dt.timedelta(days=1), "before": now}) is None
-    assert builds == [1]
+    assert builds == ["shape"]
     query.run("other shape", {"after": now, "before": now})
-    assert builds == [1, 1]
+    assert builds == ["shape", "other shape"]
 
 
 def test_an_integer_stand_in_is_replaced():
     query = PreparedQuery(
-        lambda stand: (
+        lambda stand, key: (
             WebSession.objects.filter(session_key__startswith="k")
             .values("session_key")
             .annotate(n=Count("pk"))
@@ -63,7 +63,7 @@ def test_an_integer_stand_in_is_replaced():
 
 
 def test_a_stand_in_that_does_not_reach_the_sql_is_refused():
-    def build(stand: Stand):
+    def build(stand: Stand, key: str):
         stand.int("unused")
         return WebSession.objects.filter(expire_date__gte=stand.time("after"))
 
