@@ -17,7 +17,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
@@ -125,22 +138,62 @@ def _course_columns() -> dict[str, Any]:
     }
 
 
-def _score_columns() -> dict[str, Any]:
-    """Latest, previous and first total on the primary measure (``score_instrument``)."""
-    on_primary = _scored().filter(
-        course_id=OuterRef("pk"), instrument_id=OuterRef("score_instrument")
+_SCORE_KEYS = (
+    "latest_total", "latest_band", "latest_at", "previous_id", "previous_total", "first_id",
+    "first_total",
+)  # fmt: skip
+
+
+def _scores(rows: list[dict[str, Any]]) -> None:
+    """Latest, previous and first total on each course's primary measure
+    (``score_instrument``), added to its row: one query for all the rows, reading at most
+    three scores a course (ranked in the database), however many it has."""
+    for row in rows:
+        row.update(dict.fromkeys(_SCORE_KEYS))
+    wanted = {(r["pk"], r["score_instrument"]) for r in rows if r["score_instrument"]}
+    if not wanted:
+        return
+    by_course = {r["pk"]: r for r in rows}
+    partition = [F("course_id"), F("instrument_id")]
+    ranked = (
+        _scored()
+        .filter(
+            course_id__in={course for course, _ in wanted},
+            instrument_id__in={instrument for _, instrument in wanted},
+        )
+        .annotate(
+            newest=Window(
+                RowNumber(),
+                partition_by=partition,
+                order_by=[
+                    F("completed_at").desc(),
+                    F("pk").desc(),
+                ],
+            ),
+            oldest=Window(
+                RowNumber(),
+                partition_by=partition,
+                order_by=[
+                    F("completed_at").asc(),
+                    F("pk").asc(),
+                ],
+            ),
+        )
+        .filter(Q(newest__lte=2) | Q(oldest=1))
+        .values_list(
+            "course_id", "instrument_id", "newest", "oldest", "pk", "total", "band", "completed_at"
+        )
     )
-    newest = on_primary.order_by("-completed_at", "-pk")
-    first = on_primary.order_by("completed_at", "pk")
-    return {
-        "latest_total": Subquery(newest.values("total")[:1]),
-        "latest_band": Subquery(newest.values("band")[:1]),
-        "latest_at": Subquery(newest.values("completed_at")[:1]),
-        "previous_id": Subquery(newest.values("pk")[1:2]),
-        "previous_total": Subquery(newest.values("total")[1:2]),
-        "first_id": Subquery(first.values("pk")[:1]),
-        "first_total": Subquery(first.values("total")[:1]),
-    }
+    for course, instrument, newest, oldest, pk, total, band, completed_at in ranked:
+        if (course, instrument) not in wanted:
+            continue  # another course's primary measure
+        row = by_course[course]
+        if newest == 1:
+            row.update(latest_total=total, latest_band=band, latest_at=completed_at)
+        elif newest == 2:  # the score before the latest
+            row.update(previous_id=pk, previous_total=total)
+        if oldest == 1:
+            row.update(first_id=pk, first_total=total)
 
 
 # --- turning the values into what the page shows -----------------------------------------
@@ -236,14 +289,11 @@ def _zone(user: User) -> ZoneInfo:
 def _course_rows(course_ids: list[int], extra: dict[str, Any]) -> list[dict[str, Any]]:
     if not course_ids:
         return []
-    courses = (
-        Course.objects.filter(pk__in=course_ids)
-        .annotate(**_course_columns(), **extra)
-        .annotate(**_score_columns())
-        .order_by()
-    )
-    names = ["pk", "client_id", *_course_columns(), *extra, *_score_columns()]
-    return list(courses.values(*names))
+    columns = _course_columns()
+    courses = Course.objects.filter(pk__in=course_ids).annotate(**columns, **extra).order_by()
+    rows = list(courses.values("pk", "client_id", *columns, *extra))
+    _scores(rows)
+    return rows
 
 
 def _glance(

@@ -124,6 +124,24 @@ def test_no_change_and_a_first_score_are_said_in_words(alice_client, personas):
     assert "None booked" in page
 
 
+def test_the_glance_reads_latest_previous_and_first_of_the_primary_measure_only(personas):
+    """Many scores, and another course's primary measure on this one's records: the glance
+    takes the newest two and the oldest of each course's own primary measure."""
+    from openipt.care.glance import client_glances
+
+    course = make_course(personas.alice, personas.dana)
+    for days_ago, digits in ((50, "333333300"), (40, "333333000"), (30, "333330000")):
+        _phq9(personas, course, digits, days_ago=days_ago)
+    for days_ago, digits in ((20, "222200000"), (10, "111100000")):
+        _phq9(personas, course, digits, days_ago=days_ago)
+    score = client_glances(personas.alice, [personas.dana.pk])[personas.dana.pk].score
+    assert score is not None
+    assert (score.instrument, score.total) == ("PHQ-9", "4")
+    assert score.since_last is not None and score.since_last.points == Decimal(-4)
+    assert score.since_start is not None and score.since_start.points == Decimal(-17)
+    assert client_glances(personas.alice, []) == {}
+
+
 def test_today_and_tomorrow_are_named(alice_client, personas):
     _book(personas, personas.dana, dt.datetime(2026, 6, 1, 15, 30, tzinfo=UTC))
     assert "Today, 16:30" in alice_client.get(reverse("clients:list")).text
