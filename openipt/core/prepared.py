@@ -28,8 +28,10 @@ from typing import Any
 from django.db import connections
 from django.db.models import QuerySet
 
-# Stand-ins: large negative integers (never a primary key) and a moment in 1901.
-_FIRST_INT = -7_300_000_001
+# Stand-ins: integers no row of ours reaches yet within every integer field's range (Django
+# drops a lookup whose value lies outside its field's range, so a stand-in must fit a
+# positive 32-bit field), and a moment in 1901.
+_FIRST_INT = 2_000_000_001
 _BASE_TIME = dt.datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=dt.UTC)
 
 
@@ -47,7 +49,7 @@ class Stand:
 
     def int(self, name: str) -> int:
         if name not in self.ints:
-            self.ints[name] = _FIRST_INT - len(self.ints)
+            self.ints[name] = _FIRST_INT + len(self.ints)
         return self.ints[name]
 
     def time(self, name: str) -> dt.datetime:
