@@ -58,9 +58,13 @@ class MemberQuery:
         )
 
     def run(self, membership: Membership, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(membership, values)
+        return found[0] if found else None
+
+    def rows(self, membership: Membership, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         ids = {
             "membership": membership.pk,
             "user": membership.user_id,
             "practice": membership.practice_id,
         }
-        return self._query.run(role(membership), {**ids, **values})
+        return self._query.rows(role(membership), {**ids, **values})

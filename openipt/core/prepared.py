@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -90,7 +91,10 @@ class PreparedQuery:
             return found
         stand = Stand()
         queryset = self._build(stand, key)
-        sql, params = queryset.query.get_compiler(using=self._using).as_sql()
+        try:
+            sql, params = queryset.query.get_compiler(using=self._using).as_sql()
+        except EmptyResultSet:  # this shape can match nothing (the policy said "none")
+            return self._keep(cache_key, _Compiled("", (), ()))
         marks: dict[Any, tuple[str, str]] = {value: ("int", n) for n, value in stand.ints.items()}
         for name, moment in stand.times.items():
             marks[connection.ops.adapt_datetimefield_value(moment)] = ("time", name)
@@ -105,14 +109,23 @@ class PreparedQuery:
         missing -= seen | self._optional
         if missing:
             raise PreparedQueryError(f"stand-ins not found in the compiled query: {missing}")
-        compiled = _Compiled(sql, tuple(params), tuple(slots))
+        return self._keep(cache_key, _Compiled(sql, tuple(params), tuple(slots)))
+
+    def _keep(self, cache_key: tuple[str, Hashable], compiled: _Compiled) -> _Compiled:
         with self._lock:
             self._compiled[cache_key] = compiled
         return compiled
 
     def run(self, key: Hashable, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row for these values; ``values`` names every stand-in the build used."""
+        found = self.rows(key, values)
+        return found[0] if found else None
+
+    def rows(self, key: Hashable, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row for these values (keep the query's own LIMIT small)."""
         compiled = self._compile(key)
+        if not compiled.sql:
+            return []
         connection = connections[self._using]
         params = list(compiled.params)
         for position, kind, name in compiled.slots:
@@ -122,5 +135,4 @@ class PreparedQuery:
             )
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        return tuple(row) if row is not None else None
+            return [tuple(row) for row in cursor.fetchall()]

@@ -103,3 +103,34 @@ def test_an_inactive_membership_has_no_counts(personas):
     client_message(personas.dana)
     alice.is_active = False
     assert inbox.inbox_counts(alice) == inbox.InboxCounts()
+
+
+def test_prepared_lists_equal_the_built_ones(personas):
+    """The member's own lists (prepared) hold what one client's lists (built each time)
+    hold when every item is that client's: every kind, newest first, within the limit."""
+    course = make_course(personas.alice, personas.dana)
+    client_message(personas.dana)
+    client_diary(personas.dana)
+    client_task_report(personas.alice, course, 1)
+    client_questionnaire(personas.alice, personas.dana)
+    client_message(personas.dana)
+    alice = personas.membership(personas.alice)
+
+    def seen(items):
+        return [(item.kind, item.uuid, item.client.pk, item.record.pk) for item in items]
+
+    mine = inbox.inbox_items(alice)
+    assert len(mine) == 5
+    assert seen(mine) == seen(inbox.inbox_items(alice, client=personas.dana))
+    assert seen(inbox.inbox_items(alice, limit=2)) == seen(mine[:2])
+    assert seen(inbox.inbox_items(alice, kind="message")) == seen(
+        inbox.inbox_items(alice, client=personas.dana, kind="message")
+    )
+    assert inbox.inbox_items(personas.membership(personas.bob)) == []
+
+
+def test_a_note_to_cosign_is_listed_first_for_the_supervisor(personas):
+    signed = signed_by_trainee(personas)
+    client_message(personas.dana)
+    items = inbox.inbox_items(personas.membership(personas.bob))
+    assert [(item.kind, item.record.pk) for item in items] == [("cosign", signed.pk)]
