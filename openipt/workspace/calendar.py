@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from openipt.core.templatetags.dates import weekday_date
 from openipt.scheduling.models import Appointment
 
 SLOT_MINUTES = 30
@@ -44,6 +45,10 @@ class Cell:
     bookable: bool = False  # an empty half hour still to come
     is_today: bool = False
     is_focus: bool = False
+    # Written once per day and per half hour (not per cell in the template): "Friday 4
+    # December", "09:30".
+    day_label: str = ""
+    time_label: str = ""
 
     @property
     def time(self) -> dt.time:
@@ -160,13 +165,18 @@ def build_grid(
     by_day = _entries(appointments, zone, note_can_start)
     first, last = _bounds({day: by_day.get(day, []) for day in days})
     columns = {day: _day_cells(day, by_day.get(day, []), first, last, now) for day in days}
+    day_labels = {day: weekday_date(day) for day in days}
     rows = []
     for slot in range(first, last):
         cells = [columns[day][slot] for day in days if slot in columns[day]]
+        minutes = slot * SLOT_MINUTES
+        time = dt.time(minutes // 60, minutes % 60)
+        time_label = time.strftime("%H:%M")
         for cell in cells:
             cell.is_today = cell.day == today
             cell.is_focus = cell.day == focus
-        minutes = slot * SLOT_MINUTES
-        rows.append(Row(dt.time(minutes // 60, minutes % 60), minutes % 60 == 0, cells))
+            cell.day_label = day_labels[cell.day]
+            cell.time_label = time_label
+        rows.append(Row(time, minutes % 60 == 0, cells))
     count = sum(len(by_day.get(day, [])) for day in days)
     return Grid(days, today, focus, rows, count)
