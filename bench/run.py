@@ -372,6 +372,13 @@ def prepare_database(clients: int) -> int:
     if not Client.objects.filter(practice__name=PRACTICE_NAME).exists():
         print(f"Seeding {clients} clients (once per bench database)…", file=sys.stderr)
         call_command("seed_bench", clients=clients)
+    from openipt.treatment.models import Course, CourseSummary
+
+    if CourseSummary.objects.count() < Course.objects.count():  # seeded before summaries
+        print("Building the courses' summary rows…", file=sys.stderr)
+        call_command("rebuild_course_summaries")
+    with connections["default"].cursor() as cursor:  # fresh statistics for new indexes too
+        cursor.execute("ANALYZE")
     count = Client.objects.filter(practice__name=PRACTICE_NAME).count()
     connections.close_all()
     return count

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,16 +24,20 @@ from openipt.clients.selectors import accessible_clients, can_write_client
 from openipt.engagement.diary import diary_entries_since
 from openipt.engagement.models import DiaryEntry
 from openipt.measures import selectors as measure_selectors
-from openipt.measures.models import Administration
+from openipt.measures.models import Administration, RiskAlert
+from openipt.measures.progress import CourseProgress, course_progress
+from openipt.measures.scoring import change
 from openipt.scheduling.models import Appointment
 from openipt.scheduling.services import contract_tally
 from openipt.scheduling.times import zone_for
 from openipt.treatment import formats, protocol
 from openipt.treatment import services as treatment_services
+from openipt.treatment import summary as records_summary
 from openipt.treatment.formats import PHASE_ORDER
 from openipt.treatment.models import (
     BetweenSessionTask,
     Course,
+    CourseSummary,
     Formulation,
     Goal,
     GoalRating,
@@ -81,8 +86,15 @@ def client_courses(user: User, client: Client) -> list[Course]:
     )
 
 
-def with_course_records(course: Course) -> Course:
-    """The course again, with every record the overview and the guidance need prefetched."""
+# What the course page reads in a few columns instead (``guidance.course_sessions`` and
+# ``guidance.depression_results``): the prefetches that grow with the length of the course.
+_LONG_PREFETCH = ("sessions", measure_selectors.ADMINISTRATIONS_PREFETCH)
+
+
+def with_course_records(course: Course, *, sessions: bool = True) -> Course:
+    """The course again, with every record the overview and the guidance need prefetched;
+    without its sessions and depression scores when not ``sessions``."""
+    prefetch = [p for p in COURSE_PREFETCH if sessions or p not in _LONG_PREFETCH]
     return (
         Course.objects.select_related(
             "client__practice",
@@ -92,7 +104,7 @@ def with_course_records(course: Course) -> Course:
             "follows__termination",
         )
         .prefetch_related(
-            *COURSE_PREFETCH,
+            *prefetch,
             "followed_by",
             Prefetch(
                 "goals",
@@ -124,6 +136,9 @@ def course_phase_label(course: Course) -> str:
 # The course page ------------------------------------------------------------------------
 
 OVERVIEW_SESSIONS = 24  # a maintenance course can run to hundreds: the page lists the latest
+# ... and charts the scores of about the latest year of weekly sessions: more than any
+# format plans (maintenance IPT: 36), so only a course longer than its format charts less.
+CHART_SESSIONS = 52
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,7 @@ class CourseOverview:
     people: list[InventoryPerson]  # the inventory at the start
     timeline: list[TimelineEvent]  # oldest first
     ending: Ending
+    chart: CourseProgress  # the symptom measures of the latest ``CHART_SESSIONS`` sessions
 
 
 @dataclass(frozen=True)
@@ -201,15 +217,37 @@ def conclusion_missing_labels(course: Course) -> tuple[str, ...]:
     return tuple(_(guidance_lib.TASKS_BY_CODE[code].label) for code in missing)
 
 
-def course_ending(course: Course, *, sessions: list[Session] | None = None) -> Ending:
+def course_ending(course: Course) -> Ending:
     """For a course fetched with ``with_course_records``: a fixed number of queries."""
-    sessions = sessions if sessions is not None else list(course.sessions.all())
-    appointment = _today_appointment(course) if course.is_open else None
     today = timezone.localdate()
     draft = next(
-        (s for s in sessions if not s.is_signed and timezone.localdate(s.starts_at) == today),
+        (
+            s
+            for s in course.sessions.all()
+            if not s.is_signed and timezone.localdate(s.starts_at) == today
+        ),
         None,
     )
+    return _ending(course, draft=draft, latest_score=guidance_lib.latest_measure(course))
+
+
+def _todays_draft(
+    course: Course, records: guidance_lib.CourseSessions, shown: list[Session]
+) -> Session | None:
+    """The first session dated today and not signed, found in the light rows; fetched
+    only when it is not among the sessions the page lists."""
+    today = timezone.localdate()
+    number = next((r.number for r in records.records if not r.signed and r.on == today), None)
+    if number is None:
+        return None
+    listed = next((s for s in shown if s.number == number), None)
+    return listed or Session.objects.get(course=course, number=number)
+
+
+def _ending(
+    course: Course, *, draft: Session | None, latest_score: protocol.MeasureResult | None
+) -> Ending:
+    appointment = _today_appointment(course) if course.is_open else None
     tally = contract_tally(course) if course.is_open else None
     followers = list(course.followed_by.all())
     return Ending(
@@ -217,7 +255,7 @@ def course_ending(course: Course, *, sessions: list[Session] | None = None) -> E
         missing=conclusion_missing_labels(course),
         follows=course.follows if course.follows_id else None,
         carried=guidance_lib.carried_baseline(course),
-        latest_score=guidance_lib.latest_measure(course),
+        latest_score=latest_score,
         followed_by=followers[0] if followers else None,
         maintenance_offered=maintenance_offered(course),
         today_session=draft,
@@ -226,17 +264,34 @@ def course_ending(course: Course, *, sessions: list[Session] | None = None) -> E
     )
 
 
+def _number(session: Session) -> int:
+    return session.number
+
+
 def course_overview(user: User, course: Course, *, all_sessions: bool = False) -> CourseOverview:
     """The course page for a course reached (and its read audited) through
     ``openipt.access.treatment.access_course``: the latest sessions, or ``all_sessions``.
     A fixed number of queries whatever the size of the course."""
-    course = with_course_records(course)
-    sessions = sorted(course.sessions.all(), key=lambda s: (s.number, s.starts_at))
-    ending = course_ending(course, sessions=sessions)
-    guidance = guidance_lib.guidance_for(
-        course, appointment_today=ending.today_appointment is not None
+    course = with_course_records(course, sessions=False)
+    # Every session and score in a few columns, for the guidance, the counts and the chart;
+    # model instances only for the sessions listed.
+    records = guidance_lib.course_sessions(course)
+    measures = guidance_lib.depression_results(course)
+    if all_sessions:
+        shown = list(course.sessions.all())
+    else:
+        shown = sorted(course.sessions.order_by("-number")[:OVERVIEW_SESSIONS], key=_number)
+    ending = _ending(
+        course,
+        draft=_todays_draft(course, records, shown),
+        latest_score=guidance_lib.latest_of(measures),
     )
-    shown = sessions if all_sessions else sessions[-OVERVIEW_SESSIONS:]
+    guidance = guidance_lib.guidance_for(
+        course,
+        appointment_today=ending.today_appointment is not None,
+        sessions=records,
+        measures=measures,
+    )
     return CourseOverview(
         course=course,
         can_write=can_write_client(user, course.client),
@@ -244,14 +299,20 @@ def course_overview(user: User, course: Course, *, all_sessions: bool = False) -
         sessions=[
             (s, guidance_lib.phase_label(guidance_lib.session_phase(course, s))) for s in shown
         ],
-        sessions_total=len(sessions),
-        latest=max((s.number for s in sessions), default=0),
+        sessions_total=len(records.records),
+        latest=max((r.number for r in records.records), default=0),
         focus_areas=[a for a in course.problem_areas.all() if a.is_focus],
         formulation=getattr(course, "formulation", None),
         goals=list(course.goals.all()),
         people=[p for p in course.inventory.all() if p.snapshot == InventoryPerson.Snapshot.START],
         timeline=list(course.timeline.all()),
         ending=ending,
+        chart=course_progress(
+            course,
+            sessions=records.held,
+            held=guidance.sessions_held,  # the protocol's count is the chart's
+            latest_sessions=CHART_SESSIONS,
+        ),
     )
 
 
@@ -266,6 +327,8 @@ class CaseloadRow:
     risk_concerns: bool  # the latest session's risk check noted concerns
     # Next appointment, last session, latest score and its trend, open alert (issue 9 part 7).
     glance: Glance = field(default_factory=Glance)
+    # The "not on track" signal (``measures.selectors.course_off_track``), from the summary.
+    off_track: change.OffTrack | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -286,6 +349,7 @@ class CaseloadRow:
 
 
 _NO_APPOINTMENT = dt.datetime.max.replace(tzinfo=dt.UTC)
+NO_GLANCE = Glance()
 
 
 def _next_at(row: CaseloadRow) -> dt.datetime:
@@ -315,6 +379,113 @@ CASELOAD_SORTS = {
 CASELOAD_DEFAULT_SORT = "flags"
 
 
+def _complete(summary: CourseSummary | None) -> bool:
+    return (
+        summary is not None
+        and summary.measures is not None
+        and summary.records.get("version") == records_summary.VERSION
+    )
+
+
+def summary_off_track(read: guidance_lib.SummaryRead, planned: int) -> change.OffTrack | None:
+    """``measures.selectors.course_off_track`` from the course's summary."""
+    results = read.own_measures
+    if not results:
+        return None
+    code = results[0].instrument
+    totals = [Decimal(str(r.total)) for r in results if r.instrument == code]
+    today = timezone.localdate()
+    held = max(  # ``measures.selectors.sessions_held``, from the sessions' local days
+        (
+            s.number
+            for s in read.state.sessions
+            if s.attendance is protocol.Attendance.ATTENDED and s.on is not None and s.on <= today
+        ),
+        default=0,
+    )
+    return change.off_track(
+        change.rule_for(code), totals, sessions_held=held, planned_sessions=planned
+    )
+
+
+def summary_row(
+    course: Course,
+    summary: CourseSummary,
+    previous: CourseSummary | None,
+    *,
+    open_alerts: list[RiskAlert],
+    glance: Glance = NO_GLANCE,
+) -> CaseloadRow:
+    """One course of the caseload from its summary row (``previous``: the summary of the
+    course it follows, for a maintenance course); no query."""
+    read = guidance_lib.summary_read(course, summary, previous)
+    return CaseloadRow(
+        course,
+        summary.latest_session_number,
+        guidance_lib.guidance_of(read.state, open_alerts=open_alerts),
+        risk_concerns=summary.latest_risk_check == Session.Risk.CONCERNS,
+        glance=glance,
+        off_track=summary_off_track(read, course.planned_sessions),
+    )
+
+
+def records_row(
+    course: Course, *, open_alerts: list[RiskAlert], glance: Glance = NO_GLANCE
+) -> CaseloadRow:
+    """One course of the caseload from its records, fetched with ``COURSE_PREFETCH`` and its
+    formulation and ending (no query): for a course whose summary row is not complete yet."""
+    last = max(course.sessions.all(), key=lambda s: s.number, default=None)
+    return CaseloadRow(
+        course,
+        last.number if last else 0,
+        guidance_lib.guidance_for(course, open_alerts=open_alerts),
+        risk_concerns=last is not None and last.risk_check == Session.Risk.CONCERNS,
+        glance=glance,
+        off_track=measure_selectors.course_off_track(course),
+    )
+
+
+def _previous_summary(course: Course) -> CourseSummary | None:
+    return getattr(course.follows, "summary", None) if course.follows_id else None
+
+
+def _summarised(course: Course) -> bool:
+    """Whether the course (and the course it follows) has a complete summary row."""
+    if not _complete(getattr(course, "summary", None)):
+        return False
+    return not course.follows_id or _complete(_previous_summary(course))
+
+
+def caseload_rows(
+    courses: list[Course], *, open_alerts: dict[int, list[RiskAlert]], glances: dict[int, Glance]
+) -> list[CaseloadRow]:
+    """The rows of these courses (fetched with ``summary`` and ``follows__summary``), in a
+    fixed number of queries: from the summary rows, and for the few courses whose row is not
+    complete yet (made before ``rebuild_course_summaries`` ran) from their records, all
+    prefetched at once."""
+    unsummarised = [course for course in courses if not _summarised(course)]
+    if unsummarised:
+        prefetch_related_objects(unsummarised, "formulation", "termination", *COURSE_PREFETCH)
+    return [
+        (
+            summary_row(
+                course,
+                course.summary,
+                _previous_summary(course),
+                open_alerts=open_alerts.get(course.pk, []),
+                glance=glances.get(course.pk, NO_GLANCE),
+            )
+            if _summarised(course)
+            else records_row(
+                course,
+                open_alerts=open_alerts.get(course.pk, []),
+                glance=glances.get(course.pk, NO_GLANCE),
+            )
+        )
+        for course in courses
+    ]
+
+
 def caseload(
     user: User,
     *,
@@ -324,12 +495,12 @@ def caseload(
     flagged: bool = False,
 ) -> list[CaseloadRow]:
     """Open courses the user treats, with guidance and the columns of ``glance``; a fixed
-    number of queries for any size."""
+    number of queries for any size: each course is read from its summary row
+    (``treatment.CourseSummary``), not from its records."""
     courses = (
         _courses(user, write=True)
         .filter(status__in=[Course.Status.ASSESSMENT, Course.Status.ACTIVE])
-        .select_related("client__practice", "formulation", "termination")
-        .prefetch_related(*COURSE_PREFETCH)
+        .select_related("client__practice", "summary", "follows__summary")
     )
     if course_format:
         courses = courses.filter(format=course_format)
@@ -337,15 +508,7 @@ def caseload(
     glances = course_glances(user, [course.pk for course in fetched])
     alerts = measure_selectors.open_alerts_by_course(course.pk for course in fetched)
     rows = []
-    for course in fetched:
-        last = max(course.sessions.all(), key=lambda s: s.number, default=None)
-        row = CaseloadRow(
-            course,
-            last.number if last else 0,
-            guidance_lib.guidance_for(course, open_alerts=alerts.get(course.pk, [])),
-            risk_concerns=last is not None and last.risk_check == Session.Risk.CONCERNS,
-            glance=glances.get(course.pk, Glance()),
-        )
+    for row in caseload_rows(fetched, open_alerts=alerts, glances=glances):
         if phase and row.guidance.phase != phase:
             continue
         if flagged and not row.needs_attention:

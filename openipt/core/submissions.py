@@ -13,6 +13,13 @@ the same as an ``Idempotency-Key`` header. ``SubmissionMiddleware``:
    repeat arriving while the first is still running waits for it (a few seconds) and then
    gets its redirect, or a "still being saved" page if it takes longer.
 
+A view marked ``@claims_with_change`` spends no commit of its own on the token: the
+middleware only reads whether it was sent before, and the view's one write transaction
+stores the token with the change it makes (``submission_save``, inside that transaction),
+already done, with its redirect. A repeat that raced past the read meets the unique token
+there: its transaction rolls back whole (``AlreadySubmitted``) and it gets the first
+redirect. So the change and "this was sent" commit together or not at all.
+
 Sign-in pages (``/accounts/``) are left alone: allauth's flows rotate the session and
 handle repeats themselves. Tokens are bound to the user who sent them; a token sent signed
 out by a form that signs the person in (accepting an invitation, choosing a portal password)
@@ -26,6 +33,8 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -45,6 +54,48 @@ POLL_SECONDS = 0.1
 REDIRECTS = (301, 302, 303, 307, 308)
 
 Handler = Callable[[HttpRequest], HttpResponse]
+View = TypeVar("View", bound=Callable[..., Any])
+
+_CLAIM = "_openipt_submission"  # the request attribute holding its ``_Claim``
+_WITH_CHANGE = "submission_claimed_with_change"  # the view attribute ``claims_with_change`` sets
+
+
+class AlreadySubmitted(Exception):
+    """This POST's token was stored by another request first: its change was rolled back."""
+
+
+@dataclass
+class _Claim:
+    key: str
+    user_id: int | None
+    path: str
+    # "": nothing stored; "before": stored and committed before the view ran; "pending":
+    # the view stores it with its change; "saved": it did.
+    state: str = ""
+
+
+def claims_with_change(view: View) -> View:
+    """Mark a view that stores its token with its change (``submission_save``)."""
+    setattr(view, _WITH_CHANGE, True)
+    return view
+
+
+def submission_save(request: HttpRequest | None, *, location: str) -> None:
+    """Inside the write transaction of the change a ``@claims_with_change`` view makes:
+    remember the POST's token as done, with the redirect its repeats get. Nothing for a
+    request without a token. ``AlreadySubmitted`` (which rolls the change back) when another
+    request with the same token stored it first."""
+    claim: _Claim | None = getattr(request, _CLAIM, None)
+    if claim is None or claim.state != "pending":
+        return
+    try:
+        Submission.objects.create(
+            key=claim.key, user_id=claim.user_id, path=claim.path,
+            status=Submission.Status.DONE, location=location[:2000],
+        )  # fmt: skip
+    except IntegrityError as error:
+        raise AlreadySubmitted from error
+    claim.state = "saved"
 
 
 def submission_key(request: HttpRequest) -> str | None:
@@ -70,17 +121,16 @@ class SubmissionMiddleware:
         key = submission_key(request)
         if key is None:
             return self.get_response(request)
-        user_id = _user_id(request)
-        try:
-            with transaction.atomic():
-                Submission.objects.create(key=key, user_id=user_id, path=request.path[:300])
-        except IntegrityError:
-            return self._repeat(request, key, user_id)
+        claim = _Claim(key=key, user_id=_user_id(request), path=request.path[:300])
+        setattr(request, _CLAIM, claim)
         try:
             response = self.get_response(request)
         except BaseException:
-            Submission.objects.filter(key=key).delete()
+            if claim.state == "before":
+                Submission.objects.filter(key=key).delete()
             raise
+        if claim.state != "before":  # nothing stored, or stored with the view's change
+            return response
         if response.status_code in REDIRECTS and response.has_header("Location"):
             Submission.objects.filter(key=key).update(
                 status=Submission.Status.DONE, location=response["Location"][:2000]
@@ -89,13 +139,46 @@ class SubmissionMiddleware:
             Submission.objects.filter(key=key).delete()
         return response
 
-    def _repeat(self, request: HttpRequest, key: str, user_id: int | None) -> HttpResponse:
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: object,
+        view_kwargs: object,
+    ) -> HttpResponse | None:
+        claim: _Claim | None = getattr(request, _CLAIM, None)
+        if claim is None or claim.state:
+            return None
+        if getattr(view_func, _WITH_CHANGE, False):
+            claim.state = "pending"
+            return self._repeat(request, claim)  # None: not sent before, so run the view
+        while True:
+            try:
+                with transaction.atomic():
+                    Submission.objects.create(key=claim.key, user_id=claim.user_id, path=claim.path)
+            except IntegrityError:
+                answer = self._repeat(request, claim)
+                if answer is None:  # the first attempt was refused or failed: this one runs
+                    continue
+                return answer
+            claim.state = "before"
+            return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        claim: _Claim | None = getattr(request, _CLAIM, None)
+        if claim is None or not isinstance(exception, AlreadySubmitted):
+            return None
+        return self._repeat(request, claim)
+
+    def _repeat(self, request: HttpRequest, claim: _Claim) -> HttpResponse | None:
+        """The answer to a token sent before, once the first has finished; None when no
+        such token is stored (never sent, or its first attempt was refused)."""
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            first = Submission.objects.filter(key=key).first()
-            if first is None:  # the first attempt was refused or failed: this one may run
-                return self(request)
-            if first.user_id is not None and first.user_id != user_id:
+            first = Submission.objects.filter(key=claim.key).first()
+            if first is None:
+                return None
+            if first.user_id is not None and first.user_id != claim.user_id:
                 return HttpResponse(status=400)
             if first.status == Submission.Status.DONE:
                 return HttpResponseRedirect(first.location)

@@ -113,9 +113,12 @@ def point_positions(
 
 
 class _Scale:
-    def __init__(self, definition: InstrumentDefinition, last_session: float) -> None:
+    def __init__(
+        self, definition: InstrumentDefinition, last_session: float, first_session: int = 0
+    ) -> None:
         self.low, self.high = definition.range_min, definition.range_max
-        self.first, self.last = 0, max(math.ceil(last_session), 1)
+        self.first = first_session
+        self.last = max(math.ceil(last_session), first_session + 1)
 
     def x(self, session: float) -> float:
         span = WIDTH - LEFT - RIGHT
@@ -424,15 +427,23 @@ def course_chart_svg(
     points: Sequence[ChartPoint],
     *,
     last_session: int,
+    first_session: int = 0,
+    baseline: Decimal | None = None,
     phases: Sequence[PhaseMark] = (),
     reliable_change: float | None = None,
     ident: str = "chart",
     session_dates: Mapping[int, dt.date] | None = None,
 ) -> SafeString:
     """The whole drawing for one instrument. ``points`` are in session order;
-    ``session_dates`` (number -> day) place the scores filled in between sessions."""
-    s = _Scale(definition, max([last_session, *point_positions(points, session_dates)]))
-    baseline = points[0].total if points else None
+    ``session_dates`` (number -> day) place the scores filled in between sessions. The axis
+    runs from ``first_session`` (0: the start); ``baseline``, the total the reliable-change
+    line is measured from, is the first point's unless given (a drawing of the latest
+    sessions only gives the course's first score)."""
+    s = _Scale(
+        definition, max([last_session, *point_positions(points, session_dates)]), first_session
+    )
+    if baseline is None:
+        baseline = points[0].total if points else None
     between = sum(1 for p in points if not p.linked)
     title = _("%(instrument)s over the course") % {"instrument": definition.code}
     desc = _(

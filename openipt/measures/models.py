@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import cached_property
 
@@ -18,6 +19,9 @@ from openipt.core.validators import (
 from openipt.core.versioning import Versioned
 from openipt.measures.scoring import InstrumentDefinition, parse_questionnaire
 from openipt.measures.scoring.parser import DEFAULT_LANGUAGE, language_of
+
+# Parsed definitions by (row id, updated_at): a few dozen instruments, read on every entry.
+_PARSED: dict[tuple[int, dt.datetime], InstrumentDefinition] = {}
 
 
 class Instrument(BaseModel):
@@ -107,10 +111,20 @@ class Instrument(BaseModel):
 
     @cached_property
     def parsed(self) -> InstrumentDefinition:
-        """The scoring definition; stored rows were validated before they were saved."""
+        """The scoring definition; stored rows were validated before they were saved.
+
+        Parsed once per process and row version: a row's definition only changes with its
+        ``updated_at`` (a built-in refreshed at migrate), and an imported version is a new
+        row. A row not yet saved is parsed each time."""
+        key = (self.pk, self.updated_at)
+        found = _PARSED.get(key) if self.pk is not None and self.updated_at else None
+        if found is not None:
+            return found
         outcome = parse_questionnaire(self.definition)
         if outcome.definition is None:
             raise ValueError(f"stored instrument {self} is invalid: {'; '.join(outcome.errors)}")
+        if self.pk is not None and self.updated_at:
+            _PARSED[key] = outcome.definition
         return outcome.definition
 
 

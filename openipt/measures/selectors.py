@@ -108,11 +108,6 @@ def completed_administrations() -> QuerySet[Administration]:
     )
 
 
-def course_administrations(course: Course) -> list[Administration]:
-    """Every completed administration of a course, oldest first (one query)."""
-    return list(completed_administrations().filter(course=course))
-
-
 def course_assignments(course: Course) -> list[Administration]:
     open_statuses = [Administration.Status.ASSIGNED, Administration.Status.DUE]
     return list(
@@ -279,12 +274,13 @@ def safety_plan_history(client: Client) -> list[SafetyPlan]:
 def sessions_held(sessions: Iterable[tuple[int, str, dt.datetime]]) -> int:
     """The highest number among (number, attendance, starts_at) sessions attended by now:
     the protocol's count of sessions held, which its review points are measured against."""
-    today = timezone.localdate()
+    zone = timezone.get_current_timezone()  # once, not per session
+    today = timezone.localdate(timezone=zone)
     return max(
         (
             number
             for number, attendance, starts_at in sessions
-            if attendance == Attendance.ATTENDED and timezone.localdate(starts_at) <= today
+            if attendance == Attendance.ATTENDED and starts_at.astimezone(zone).date() <= today
         ),
         default=0,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ from openipt.core.versioning import EditConflict
 from openipt.measures import reminders, selectors
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
+from openipt.measures.summary import course_measures_refresh, course_summary_rebuild
 from openipt.treatment import services as treatment_services
 
 if TYPE_CHECKING:
@@ -170,7 +171,6 @@ def _completed_at(completed_on: dt.date | None, session: Session | None) -> dt.d
     return timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0)))
 
 
-@transaction.atomic
 def administration_enter(
     *,
     actor: User,
@@ -180,10 +180,52 @@ def administration_enter(
     session: Session | None = None,
     completed_on: dt.date | None = None,
     request: HttpRequest | None = None,
+    then: Callable[[Administration], None] | None = None,
 ) -> Administration:
     """Score a questionnaire completed in session and store it, with a risk alert in the same
     transaction when a critical item is answered. ``answers`` maps linkId to option code;
-    ``completed_on`` is the day it was filled in (default: the session's day, else today)."""
+    ``completed_on`` is the day it was filled in (default: the session's day, else today).
+
+    Every check, read and the scoring come first; then one write transaction holds the
+    record, its audit event, the alert with its audit event and email, and ``then`` (the
+    caller's own write about the same submission: the one-time form token). On SQLite the
+    write lock is taken at that transaction's start, so it is held for the writes only."""
+    administration = _entry_checked(
+        actor=actor, course=course, instrument=instrument, answers=answers, session=session,
+        completed_on=completed_on,
+    )  # fmt: skip
+    alert = _alert_checked(administration) if administration.flags else None
+    # Without a savepoint: inside a caller's transaction (the session note) a failure here
+    # undoes the caller's whole change, as it should.
+    with transaction.atomic(savepoint=False):
+        administration.save(force_insert=True)
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=administration,
+            client=administration.client,
+            request=request,
+        )
+        if alert is not None:
+            _alert_save(alert, actor=actor, request=request)
+        # Known now, so that whoever asks next (the entry page's redirect) asks no query.
+        Administration.risk_alert.related.set_cached_value(administration, alert)
+        course_measures_refresh(course_id=administration.course_id)
+        if then is not None:
+            then(administration)
+    return administration
+
+
+def _entry_checked(
+    *,
+    actor: User,
+    course: Course,
+    instrument: Instrument,
+    answers: Mapping[str, str | None],
+    session: Session | None,
+    completed_on: dt.date | None,
+) -> Administration:
+    """The record ``administration_enter`` stores, checked and scored but not saved."""
     client = course.client
     _require_write(actor, client)
     _check_instrument(instrument, client)
@@ -202,18 +244,21 @@ def administration_enter(
     )
     _store_result(administration, result)
     administration.completed_at = completed_at
-    administration.full_clean()
-    administration.save()
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.CREATE,
-        obj=administration,
-        client=client,
-        request=request,
-    )
-    if result.flags:
-        _alert_raise(administration=administration, actor=actor, request=request)
+    _validate_new(administration, held=ENTRY_HELD)
     return administration
+
+
+#: The related rows ``administration_enter`` is given, already read by the caller.
+ENTRY_HELD = ("client", "course", "session", "instrument", "entered_by")
+
+
+def _validate_new(row: Administration | RiskAlert, *, held: Iterable[str]) -> None:
+    """``full_clean`` for a new row built here from related rows in hand: every field's
+    validators and ``clean`` run, without three kinds of query that cannot fail. One per
+    foreign key in ``held`` (the rows were just read, and the database refuses a missing
+    one at INSERT); the uniqueness of a fresh random UUID; and the check constraints, whose
+    columns this module sets itself (the database enforces them at INSERT all the same)."""
+    row.full_clean(exclude=list(held), validate_unique=False, validate_constraints=False)
 
 
 # --- The session note: the session record and its questionnaires together ----------------
@@ -312,6 +357,7 @@ def session_note_save(
         session = session_note_sign(
             actor=actor, session=session, version=session.version, request=request
         )
+    course_summary_rebuild(course_id=session.course_id)
     return session
 
 
@@ -547,6 +593,7 @@ def administration_complete(
     if result.flags:
         _alert_raise(administration=administration, actor=actor, request=request)
     reminders.cancel_for_administration(administration)
+    course_measures_refresh(course_id=administration.course_id)
     return administration
 
 
@@ -597,7 +644,7 @@ def _responsible_clinician(administration: Administration) -> Membership:
     if course is not None:
         return course.clinician
     primary = (
-        CareTeamMember.objects.select_related("member")
+        CareTeamMember.objects.select_related("member__user")
         .filter(client=administration.client, role=CareTeamMember.Role.PRIMARY, is_active=True)
         .first()
     )
@@ -633,6 +680,14 @@ def _queue_alert_email(members: Iterable[Membership], alert: RiskAlert) -> None:
 def _alert_raise(
     *, administration: Administration, actor: User | None, request: HttpRequest | None
 ) -> RiskAlert:
+    alert = _alert_checked(administration)
+    _alert_save(alert, actor=actor, request=request)
+    return alert
+
+
+def _alert_checked(administration: Administration) -> RiskAlert:
+    """The alert a flagged record raises, built and checked but not saved: its responsible
+    clinician (with their user, for the email) is read here, before any write."""
     clinician = _responsible_clinician(administration)
     alert = RiskAlert(
         administration=administration,
@@ -643,17 +698,25 @@ def _alert_raise(
         flags=list(administration.flags),
         raised_at=timezone.now(),
     )
-    alert.full_clean()
-    alert.save()
+    _validate_new(alert, held=ALERT_HELD)
+    return alert
+
+
+#: The related rows of a new alert, all in hand (the record is saved just before it).
+ALERT_HELD = ("administration", "client", "course", "clinician", "practice")
+
+
+def _alert_save(alert: RiskAlert, *, actor: User | None, request: HttpRequest | None) -> None:
+    """Inside the record's transaction: the alert, its audit event and the queued email."""
+    alert.save(force_insert=True)
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
         obj=alert,
-        client=administration.client,
+        client=alert.client,
         request=request,
     )
-    _queue_alert_email([Membership.objects.select_related("user").get(pk=clinician.pk)], alert)
-    return alert
+    _queue_alert_email([alert.clinician], alert)
 
 
 @dataclass(frozen=True)

@@ -379,6 +379,18 @@ class Session(Audited, Versioned):
                 fields=["course", "attendance", "starts_at"],
                 name="treatment_session_held_idx",
             ),
+            # The home page's unsigned notes (few among many signed ones), by course.
+            models.Index(
+                fields=["course"],
+                condition=Q(signed_at__isnull=True),
+                name="treatment_session_unsigned_idx",
+            ),
+            # The inbox's notes returned to their author.
+            models.Index(
+                fields=["signed_by"],
+                condition=Q(cosign_status="returned"),
+                name="treatment_session_returned_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1037,7 +1049,15 @@ class BetweenSessionTask(Audited, Versioned):
 
     class Meta:
         ordering = ("created_at", "id")
-        indexes = [models.Index(fields=["course", "status"])]
+        indexes = [
+            models.Index(fields=["course", "status"]),
+            # The inbox's task reports waiting for review (every staff page's badge).
+            models.Index(
+                fields=["client_updated_at"],
+                condition=Q(client_updated_at__isnull=False, reviewed_in_session__isnull=True),
+                name="treatment_task_reported_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Task from session %(n)s") % {"n": self.set_in_session.number})
@@ -1331,3 +1351,30 @@ class Letter(BaseModel):
 
     def __str__(self) -> str:
         return str(self.get_kind_display())
+
+
+class CourseSummary(BaseModel):
+    """One row per course with what the caseload reads instead of the course's records: the
+    protocol's inputs, reduced to what ``protocol.CourseState`` takes, and the latest session.
+
+    Derived data, never edited by hand: the services that change an input refresh the row in
+    their own transaction (``openipt.treatment.summary`` for the course's records,
+    ``openipt.measures.summary`` for its scores), and ``manage.py rebuild_course_summaries``
+    rebuilds or checks every row (docs/adr/0025-course-summary.md). Only inputs are kept,
+    nothing that depends on today's date or the reader's time zone, so the guidance is
+    worked out afresh on every read.
+    """
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="summary")
+    # The course's own records (``openipt.treatment.summary.course_records``).
+    records = models.JSONField(default=dict)
+    # Its depression and anxiety scores (``openipt.measures.summary.course_measures``);
+    # null until the measures app has computed them for this row.
+    measures = models.JSONField(null=True, blank=True)
+    sessions_count = models.PositiveIntegerField(default=0)
+    latest_session_number = models.PositiveSmallIntegerField(default=0)
+    latest_session_at = models.DateTimeField(null=True, blank=True)
+    latest_risk_check = models.CharField(max_length=12, blank=True)
+
+    def __str__(self) -> str:
+        return f"summary of course {self.course_id}"

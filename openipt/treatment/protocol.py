@@ -331,6 +331,12 @@ class _Course:
         self.fmt: Format = get_format(state.format)
         self.n = max(1, state.planned_sessions)
         self.today = today
+        # The first record of each session number (as ``phase_at`` has always read them) and
+        # the protocol's phase per number, worked out once: rules ask per session.
+        self._by_number: dict[int, SessionRecord] = {}
+        for record in state.sessions:
+            self._by_number.setdefault(record.number, record)
+        self._phases: dict[int, Phase] = {}
         self.held = tuple(
             s
             for s in state.sessions
@@ -351,13 +357,19 @@ class _Course:
         """The clinician's override if there is one, else the protocol's phase (§2)."""
         if session.phase_override is not None:
             return session.phase_override
-        return phase_for_session(self.fmt, session.number, self.n)
+        return self._protocol_phase(session.number)
+
+    def _protocol_phase(self, number: int) -> Phase:
+        phase = self._phases.get(number)
+        if phase is None:
+            phase = self._phases[number] = phase_for_session(self.fmt, number, self.n)
+        return phase
 
     def phase_at(self, number: int) -> Phase:
-        for session in self.state.sessions:
-            if session.number == number:
-                return self.phase_of(session)
-        return phase_for_session(self.fmt, number, self.n)
+        session = self._by_number.get(number)
+        if session is not None:
+            return self.phase_of(session)
+        return self._protocol_phase(number)
 
     @property
     def phase(self) -> Phase:

@@ -62,6 +62,7 @@ from openipt.treatment.models import (
     TerminationRecord,
     TimelineEvent,
 )
+from openipt.treatment.summary import course_summary_create, course_summary_refresh
 
 A = TypeVar("A", bound=Audited)
 Action = AuditEvent.Action
@@ -355,6 +356,7 @@ def course_create(
     course.full_clean()
     course.save()
     _audit(actor, Action.CREATE, course, client, request)
+    course_summary_create(course=course)
     return course
 
 
@@ -495,6 +497,7 @@ def course_start_maintenance(
     course.full_clean()
     course.save()
     _audit(actor, Action.CREATE, course, course.client, request, detail="maintenance")
+    course_summary_create(course=course)
     return course
 
 
@@ -535,6 +538,7 @@ def session_create(
     session = _create(
         Session, actor=actor, data=data, client=course.client, request=request, course=course
     )
+    course_summary_refresh(course_id=course.pk)
     return session
 
 
@@ -571,6 +575,7 @@ def session_update(
     _check_session(data, current.course)
     current = update_versioned(current, version=None, changes=_changes(data), updated_by=actor)
     _audit(actor, Action.UPDATE, current, current.course.client, request)
+    course_summary_refresh(course_id=current.course_id)
     return current
 
 
@@ -589,6 +594,7 @@ def session_sign(
         detail = "signed, awaiting co-signature"
     current = update_versioned(current, version=None, changes=changes, updated_by=actor)
     _audit(actor, Action.UPDATE, current, current.course.client, request, detail=detail)
+    course_summary_refresh(course_id=current.course_id)
     return current
 
 
@@ -730,7 +736,7 @@ def inventory_person_create(
     *, actor: User, course: Course, data: PersonData, request: HttpRequest | None = None
 ) -> InventoryPerson:
     _require_write(actor, course.client)
-    return _create(
+    person = _create(
         InventoryPerson,
         actor=actor,
         data=data,
@@ -738,6 +744,8 @@ def inventory_person_create(
         request=request,
         course=course,
     )
+    course_summary_refresh(course_id=course.pk)
+    return person
 
 
 @transaction.atomic
@@ -752,6 +760,7 @@ def inventory_person_update(
     _require_write(actor, person.course.client)
     person = update_versioned(person, version=version, changes=_changes(data), updated_by=actor)
     _audit(actor, Action.UPDATE, person, person.course.client, request)
+    course_summary_refresh(course_id=person.course_id)
     return person
 
 
@@ -775,6 +784,7 @@ def inventory_copy_to_end(
             course=course,
         )
         copied += 1
+    course_summary_refresh(course_id=course.pk)
     return copied
 
 
@@ -783,9 +793,11 @@ def timeline_event_create(
     *, actor: User, course: Course, data: TimelineEventData, request: HttpRequest | None = None
 ) -> TimelineEvent:
     _require_write(actor, course.client)
-    return _create(
+    event = _create(
         TimelineEvent, actor=actor, data=data, client=course.client, request=request, course=course
     )
+    course_summary_refresh(course_id=course.pk)
+    return event
 
 
 @transaction.atomic
@@ -800,6 +812,7 @@ def timeline_event_update(
     _require_write(actor, event.course.client)
     event = update_versioned(event, version=version, changes=_changes(data), updated_by=actor)
     _audit(actor, Action.UPDATE, event, event.course.client, request)
+    course_summary_refresh(course_id=event.course_id)
     return event
 
 
@@ -870,6 +883,7 @@ def problem_area_create(
     obj.full_clean()
     obj.save()
     _audit(actor, Action.CREATE, obj, course.client, request)
+    course_summary_refresh(course_id=course.pk)
     return obj
 
 
@@ -890,6 +904,7 @@ def problem_area_update(
         current, version=None, changes=_area_changes(current.area, data), updated_by=actor
     )
     _audit(actor, Action.UPDATE, current, current.course.client, request)
+    course_summary_refresh(course_id=current.course_id)
     return current
 
 
@@ -907,7 +922,7 @@ def formulation_save(
     if existing is None:
         if version != 0:
             raise EditConflict()
-        return _create(
+        formulation = _create(
             Formulation,
             actor=actor,
             data=data,
@@ -915,10 +930,13 @@ def formulation_save(
             request=request,
             course=course,
         )
+        course_summary_refresh(course_id=course.pk)
+        return formulation
     formulation = update_versioned(
         existing, version=version, changes=_changes(data), updated_by=actor
     )
     _audit(actor, Action.UPDATE, formulation, course.client, request)
+    course_summary_refresh(course_id=course.pk)
     return formulation
 
 
@@ -967,6 +985,7 @@ def contract_record(
     course.full_clean()
     course.save()
     _audit(actor, Action.CREATE, contract, course.client, request)
+    course_summary_refresh(course_id=course.pk)
     return contract
 
 
@@ -1029,6 +1048,7 @@ def technique_create(
             techniques_used=[*session.techniques_used, kind]
         )
     _audit(actor, Action.CREATE, obj, session.course.client, request)
+    course_summary_refresh(course_id=session.course_id)
     return obj
 
 
@@ -1046,7 +1066,7 @@ def termination_save(
     if existing is None:
         if version != 0:
             raise EditConflict()
-        return _create(
+        created = _create(
             TerminationRecord,
             actor=actor,
             data=data,
@@ -1054,8 +1074,11 @@ def termination_save(
             request=request,
             course=course,
         )
+        course_summary_refresh(course_id=course.pk)
+        return created
     record = update_versioned(existing, version=version, changes=_changes(data), updated_by=actor)
     _audit(actor, Action.UPDATE, record, course.client, request)
+    course_summary_refresh(course_id=course.pk)
     return record
 
 
@@ -1083,6 +1106,7 @@ def phase_task_set(
     obj.full_clean()
     obj.save()
     _audit(actor, Action.CREATE if created else Action.UPDATE, obj, course.client, request)
+    course_summary_refresh(course_id=course.pk)
     return obj
 
 

@@ -137,8 +137,10 @@ def test_the_glance_reads_latest_previous_and_first_of_the_primary_measure_only(
     score = client_glances(personas.alice, [personas.dana.pk])[personas.dana.pk].score
     assert score is not None
     assert (score.instrument, score.total) == ("PHQ-9", "4")
-    assert score.since_last is not None and score.since_last.points == Decimal(-4)
-    assert score.since_start is not None and score.since_start.points == Decimal(-17)
+    assert score.since_last is not None
+    assert score.since_last.points == Decimal(-4)
+    assert score.since_start is not None
+    assert score.since_start.points == Decimal(-17)
     assert client_glances(personas.alice, []) == {}
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +30,7 @@ from openipt.accounts.http import AuthenticatedHttpRequest
 from openipt.accounts.selectors import access_practice_admin
 from openipt.audit.services import record_read
 from openipt.core.http import GET_POST, attempt
+from openipt.core.submissions import claims_with_change, submission_save
 from openipt.measures import forms, selectors, services
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.progress import course_progress
@@ -38,6 +40,7 @@ from openipt.treatment.models import Session
 
 @login_required
 @GET_POST
+@claims_with_change
 def administration_create(
     request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID
 ) -> HttpResponse:
@@ -53,7 +56,9 @@ def administration_create(
         instrument = selectors.language_version(
             instrument, course.client.language, practice_id=course.client.practice_id
         )
-    sessions = list(course.sessions.order_by("-number")[:50])
+    # What the form and the entry read of a session; not its notes.
+    shown = course.sessions.only("uuid", "course", "number", "starts_at")
+    sessions = list(shown.order_by("-number")[:50])
     chosen = request.GET.get("session") or (str(sessions[0].uuid) if sessions else "")
     form = forms.EntryForm(
         request.POST or None,
@@ -69,6 +74,8 @@ def administration_create(
                     actor=user, course=course, instrument=instrument, request=request,
                     answers=form.cleaned_data["answers"], session=form.cleaned_data["session"],
                     completed_on=form.cleaned_data["completed_on"],
+                    # The one-time token, in the entry's own transaction.
+                    then=lambda entry: submission_save(request, location=_entry_location(entry)),
                 ),
             )  # fmt: skip
             if entered.value is not None:
@@ -97,13 +104,20 @@ def _after_entry(request: AuthenticatedHttpRequest, administration: Administrati
                 _("Question %(q)s was not answered: ask the client about it.")
                 % {"q": critical.link_id},
             )
+    if getattr(administration, "risk_alert", None) is not None:
+        messages.warning(request, _("A risk alert was raised: review it now."))
+    else:
+        messages.success(request, _("Scores saved."))
+    return redirect(_entry_location(administration))
+
+
+def _entry_location(administration: Administration) -> str:
+    """Where an entry leads: to the alert it raised, else to the course's scores."""
     alert: RiskAlert | None = getattr(administration, "risk_alert", None)
     if alert is not None:
-        messages.warning(request, _("A risk alert was raised: review it now."))
-        return redirect("measures:alert-detail", alert.uuid)
-    messages.success(request, _("Scores saved."))
+        return reverse("measures:alert-detail", args=[alert.uuid])
     assert administration.course is not None  # noqa: S101 - entered under a course
-    return redirect("measures:course-measures", administration.course.uuid)
+    return reverse("measures:course-measures", args=[administration.course.uuid])
 
 
 def _client_completed(instruments: Iterable[Instrument]) -> list[tuple[str, str]]:

@@ -13,7 +13,9 @@ client (``BENCH-000001``) one maintenance course of N sessions, the stress case 
 course overview. Audited in the seed: one "create" event per client and one per course.
 Sessions, inventory people and administrations are bulk rows without their own events (a
 real practice would have one each; writing ~250,000 chained events would make the seed take
-far longer and would not change what the benchmarked pages read).
+far longer and would not change what the benchmarked pages read). Being bulk rows, they pass
+by the services that keep each course's summary row current, so the seed ends by building
+every summary (``rebuild_course_summaries``), as the caseload reads them.
 
 Audit rows can never be deleted, so the command refuses to run into a database that
 already holds any practice: use a fresh database file (see bench/README.md).
@@ -41,6 +43,7 @@ from openipt.clients.models import CareTeamMember, Client, ClientIdentifier, Con
 from openipt.clients.services import search_name_for
 from openipt.measures.models import Administration, Instrument
 from openipt.measures.scoring import ScoreResult, answers_from_entries, score
+from openipt.measures.summary import summaries_rebuild
 from openipt.treatment.models import Course, Format, InventoryPerson
 from openipt.treatment.models import Session as CourseSession
 
@@ -168,6 +171,9 @@ class Command(BaseCommand):
                 done += size
                 progress.update(done)
         progress.finish()
+        # The rows above are bulk rows, written past the services that keep each course's
+        # summary (the caseload's read) current: build them all now.
+        summaries_rebuild()
         _analyse()
         counts = courses.counts if courses is not None else CourseCounts()
         summary = Summary(

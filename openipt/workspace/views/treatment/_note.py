@@ -100,9 +100,8 @@ def entries_for(
     ]
 
 
-def measures_due(course: Course) -> list[guidance_lib.ShownItem]:
+def measures_due(guidance: guidance_lib.CourseGuidance) -> list[guidance_lib.ShownItem]:
     """The protocol's reasons a depression measure is due (or overdue) now; empty: not due."""
-    guidance = guidance_lib.guidance_for(course)
     return [i for i in guidance.due + guidance.warnings if i.code in MEASURE_DUE_CODES]
 
 
@@ -207,14 +206,20 @@ def after_save(
 def page_context(course: Course, session: Session | None, review: OpeningReview) -> dict[str, Any]:
     """What the note shows besides its forms."""
     phase = guidance_lib.session_phase(course, session) if session else None
+    # Once for the page, from a few columns of every session and score (not their models).
+    guidance = guidance_lib.guidance_for(
+        course,
+        sessions=guidance_lib.course_sessions(course),
+        measures=guidance_lib.depression_results(course),
+    )
     return {
         "previous": review.previous,
         "previous_tasks": list(review.previous.tasks_given.all()) if review.previous else [],
         "review_scores": review_scores(review, session),
         "session_scores": session_scores(session),
-        "due": measures_due(course),
+        "due": measures_due(guidance),
         "focus_areas": [a for a in course.problem_areas.all() if a.is_focus],
-        "phase": guidance_lib.phase_label(phase or guidance_lib.guidance_for(course).phase),
+        "phase": guidance_lib.phase_label(phase or guidance.phase),
         "technique_kinds": Technique.Kind.choices,
     }
 

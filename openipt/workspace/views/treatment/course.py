@@ -88,6 +88,7 @@ def course_detail(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID)
             overview.timeline, title=_("Mood and events over time"), ident="timeline"
         ),
         ending=overview.ending,
+        progress=overview.chart,
         mark_statuses=MARK_STATUSES,
         phase_label=overview.guidance.phase_label,
     )
@@ -135,15 +136,15 @@ def task_mark(request: AuthenticatedHttpRequest, course_uuid: uuid_lib.UUID) -> 
     if not request.htmx:
         return redirect("treatment:course-detail", course.uuid)
     # The guidance block again, in place: it shows the course's records, so it is a read.
-    course = with_course_records(course)
+    course = with_course_records(course, sessions=False)
     record_read(request, course.client, course, actor=request.user)
+    guidance = guidance_lib.guidance_for(
+        course,
+        sessions=guidance_lib.course_sessions(course),
+        measures=guidance_lib.depression_results(course),
+    )
     return render(
         request,
         "treatment/_guidance_block.html",
-        {
-            "course": course,
-            "can_write": True,
-            "guidance": guidance_lib.guidance_for(course),
-            "mark_statuses": MARK_STATUSES,
-        },
+        {"course": course, "can_write": True, "guidance": guidance, "mark_statuses": MARK_STATUSES},
     )

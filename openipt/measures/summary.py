@@ -1,0 +1,198 @@
+"""The scores part of ``treatment.CourseSummary`` (docs/adr/0025-course-summary.md): the
+course's valid depression and anxiety totals, as the protocol takes them
+(``protocol.CourseState.measures`` and ``anxiety_measures``), and the rebuild and check of
+whole rows for ``manage.py rebuild_course_summaries``.
+
+A score keeps the instant it was completed and the session it was given in (by id: the
+session's number is read from the records part, which follows a renumbered session), so
+nothing here depends on today or on the reader's time zone. The services of this app call
+``course_measures_refresh`` in their own transaction when they complete a questionnaire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from openipt.measures.models import Administration
+from openipt.measures.selectors import DEPRESSION_CODES
+from openipt.treatment import summary as records_summary
+from openipt.treatment.models import Course, CourseSummary
+from openipt.treatment.protocol import MeasureResult
+
+ANXIETY_CODES = frozenset({"GAD-7"})
+
+
+def _scores(course_ids: list[int]) -> dict[tuple[str, int], list[list[Any]]]:
+    """By (``"depression"`` or ``"anxiety"``, course id): the valid totals, oldest first. A
+    few columns in one query, no model instance: this runs inside every questionnaire's
+    write."""
+    codes = DEPRESSION_CODES | ANXIETY_CODES
+    rows = (
+        Administration.objects.filter(
+            Q(instrument__code__in=codes) | Q(instrument__same_as__in=codes),
+            status=Administration.Status.COMPLETED,
+            course_id__in=course_ids,
+            total__isnull=False,
+        )
+        .order_by("completed_at", "pk")
+        .values_list(
+            "course_id", "instrument__code", "instrument__same_as", "total", "completed_at",
+            "session_id",
+        )
+    )  # fmt: skip
+    found: dict[tuple[str, int], list[list[Any]]] = defaultdict(list)
+    for course_id, code, same_as, total, completed_at, session_id in rows:
+        score = [
+            same_as or code,  # a translation is its built-in
+            float(total or 0),
+            completed_at.astimezone(dt.UTC).isoformat() if completed_at else None,
+            session_id,
+        ]
+        for kind, kind_codes in (("depression", DEPRESSION_CODES), ("anxiety", ANXIETY_CODES)):
+            if code in kind_codes or same_as in kind_codes:
+                found[kind, course_id].append(score)
+    return found
+
+
+def measures_for(course_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The ``measures`` part of these courses' summaries, computed afresh from the database
+    in a fixed number of queries."""
+    scores = _scores(course_ids)
+    return {
+        pk: {
+            "depression": scores.get(("depression", pk), []),
+            "anxiety": scores.get(("anxiety", pk), []),
+        }
+        for pk in course_ids
+    }
+
+
+def course_measures(course_id: int) -> dict[str, Any]:
+    """The ``measures`` part of one course's summary, computed afresh from the database."""
+    return measures_for([course_id])[course_id]
+
+
+def course_measures_refresh(*, course_id: int | None) -> None:
+    """Recompute the scores part of one course's summary (nothing for a questionnaire that
+    belongs to no course). A course without a summary row gets the whole row."""
+    if course_id is None:
+        return
+    if not CourseSummary.objects.filter(course_id=course_id).update(
+        measures=course_measures(course_id), updated_at=timezone.now()
+    ):
+        course_summary_rebuild(course_id=course_id)
+
+
+def fresh_summaries(course_ids: list[int]) -> dict[int, CourseSummary]:
+    """These courses' rows as a fresh computation from their records and scores would make
+    them (unsaved), in a fixed number of queries."""
+    records = records_summary.records_for(course_ids)
+    scores = measures_for(course_ids)
+    return {
+        pk: CourseSummary(
+            course_id=pk, measures=scores[pk], **records_summary.fields_for(records[pk])
+        )
+        for pk in course_ids
+    }
+
+
+def fresh_summary(course_id: int) -> CourseSummary:
+    """One course's row as a fresh computation would make it (unsaved)."""
+    return fresh_summaries([course_id])[course_id]
+
+
+_FIELDS = (
+    "records",
+    "measures",
+    "sessions_count",
+    "latest_session_number",
+    "latest_session_at",
+    "latest_risk_check",
+)
+
+
+def course_summary_rebuild(*, course_id: int) -> None:
+    """Write the whole row for one course afresh."""
+    fresh = fresh_summary(course_id)
+    CourseSummary.objects.update_or_create(
+        course_id=course_id, defaults={name: getattr(fresh, name) for name in _FIELDS}
+    )
+
+
+def differences(stored: CourseSummary | None, fresh: CourseSummary) -> list[str]:
+    """The fields in which a stored row differs from a fresh one (all of them when missing)."""
+    if stored is None:
+        return list(_FIELDS)
+    return [name for name in _FIELDS if getattr(stored, name) != getattr(fresh, name)]
+
+
+BATCH = 500
+
+
+def _batches() -> Iterator[list[int]]:
+    ids = list(Course.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+def summaries_differing() -> Iterator[tuple[int, list[str]]]:
+    """Every course whose stored summary is missing or differs from a fresh computation,
+    with the fields that differ."""
+    for batch in _batches():
+        stored = {s.course_id: s for s in CourseSummary.objects.filter(course_id__in=batch)}
+        for pk, fresh in fresh_summaries(batch).items():
+            differing = differences(stored.get(pk), fresh)
+            if differing:
+                yield pk, differing
+
+
+def summaries_rebuild() -> int:
+    """Rebuild every course's summary, a batch of courses per transaction; returns how many
+    rows were written."""
+    count = 0
+    for batch in _batches():
+        with transaction.atomic():
+            CourseSummary.objects.bulk_create(
+                fresh_summaries(batch).values(),
+                update_conflicts=True,
+                unique_fields=["course"],
+                update_fields=[*_FIELDS, "updated_at"],
+            )
+        count += len(batch)
+    return count
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def _results(rows: list[list[Any]], numbers: dict[int, int]) -> tuple[MeasureResult, ...]:
+    zone = timezone.get_current_timezone()
+    return tuple(
+        MeasureResult(
+            instrument=code,
+            total=total,
+            # ``localdate`` of the instant, with the zone looked up once.
+            on=dt.datetime.fromisoformat(at).astimezone(zone).date() if at is not None else None,
+            session_number=numbers.get(session_id) if session_id is not None else None,
+        )
+        for code, total, at, session_id in rows
+    )
+
+
+def depression_results(
+    measures: dict[str, Any], numbers: dict[int, int]
+) -> tuple[MeasureResult, ...]:
+    """The summary's depression totals, oldest first, dated in the current time zone;
+    ``numbers`` maps a session id to its number (``treatment.summary.Records.numbers``)."""
+    return _results(measures["depression"], numbers)
+
+
+def anxiety_results(measures: dict[str, Any], numbers: dict[int, int]) -> tuple[MeasureResult, ...]:
+    return _results(measures["anxiety"], numbers)
