@@ -17,12 +17,12 @@ from openipt.accounts.models import User
 from openipt.audit import services as audit_services
 from openipt.core.http import parse_uuid
 from openipt.measures.models import Instrument, RiskAlert
-from openipt.measures.selectors import alert_list, alerts_for, instruments_for
+from openipt.measures.selectors import alert_list, alerts_for, instrument_for
 
 
 def access_instrument(user: User, code: str) -> Instrument:
     """The newest active version of ``code`` that the user's practice may use; else 404."""
-    match = next((i for i in instruments_for(user) if i.code == code), None)
+    match = instrument_for(user, code)
     if match is None:
         raise Http404
     return match

@@ -48,6 +48,15 @@ def instruments_for(user: User) -> list[Instrument]:
     return _usable(membership.practice_id)
 
 
+def instrument_for(user: User, code: str) -> Instrument | None:
+    """``instruments_for``'s entry for ``code`` (reading that code's rows only)."""
+    membership = policy.staff_membership(user)
+    if membership is None:
+        return None
+    found = _usable(membership.practice_id, Q(code=code))
+    return found[0] if found else None
+
+
 def _usable(practice_id: int | None, *conditions: Q) -> list[Instrument]:
     rows = Instrument.objects.filter(
         Q(practice__isnull=True) | Q(practice_id=practice_id), *conditions, is_active=True
