@@ -22,10 +22,9 @@ from django.utils import timezone
 
 from openipt.accounts import policy
 from openipt.accounts.models import Membership, Supervision, User
-from openipt.care import guidance as guidance_lib
 from openipt.care import outcomes
-from openipt.care.glance import Glance, course_glances
-from openipt.care.selectors import CASELOAD_SORTS, COURSE_PREFETCH, CaseloadRow
+from openipt.care.glance import course_glances
+from openipt.care.selectors import CASELOAD_SORTS, CaseloadRow, caseload_rows
 from openipt.engagement.inbox import notes_to_cosign
 from openipt.measures import selectors as measure_selectors
 from openipt.treatment import fidelity
@@ -73,28 +72,20 @@ class Workspace:
 
 
 def _caseload(user: User, supervisee_ids: list[int]) -> dict[int, list[CaseloadRow]]:
+    # As the caseload: each course from its summary row (``treatment.CourseSummary``).
     courses = list(
         Course.objects.filter(
             clinician_id__in=supervisee_ids,
             status__in=[Course.Status.ASSESSMENT, Course.Status.ACTIVE],
-        )
-        .select_related("client__practice", "formulation", "termination")
-        .prefetch_related(*COURSE_PREFETCH)
+        ).select_related("client__practice", "summary", "follows__summary")
     )
     glances = course_glances(user, [course.pk for course in courses])
     alerts = measure_selectors.open_alerts_by_course(course.pk for course in courses)
     rows: dict[int, list[CaseloadRow]] = defaultdict(list)
-    for course in courses:
-        last = max(course.sessions.all(), key=lambda s: s.number, default=None)
-        rows[course.clinician_id].append(
-            CaseloadRow(
-                course,
-                last.number if last else 0,
-                guidance_lib.guidance_for(course, open_alerts=alerts.get(course.pk, [])),
-                risk_concerns=last is not None and last.risk_check == Session.Risk.CONCERNS,
-                glance=glances.get(course.pk, Glance()),
-            )
-        )
+    for course, row in zip(
+        courses, caseload_rows(courses, open_alerts=alerts, glances=glances), strict=True
+    ):
+        rows[course.clinician_id].append(row)
     for found in rows.values():
         found.sort(key=CASELOAD_SORTS["flags"])
     return rows
