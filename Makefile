@@ -41,6 +41,7 @@ messages: install-dev
 ## Serve OpenIPT on http://127.0.0.1:8000 (gunicorn + background worker, SQLite under var/).
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py rebuild_course_summaries --missing
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py createcachetable
 	exec $(PY) manage.py serve

@@ -136,8 +136,11 @@ def differences(stored: CourseSummary | None, fresh: CourseSummary) -> list[str]
 BATCH = 500
 
 
-def _batches() -> Iterator[list[int]]:
-    ids = list(Course.objects.order_by("pk").values_list("pk", flat=True))
+def _batches(*, missing: bool = False) -> Iterator[list[int]]:
+    courses = Course.objects.order_by("pk")
+    if missing:  # no row yet (made before the summaries existed, or past the services)
+        courses = courses.filter(summary__isnull=True)
+    ids = list(courses.values_list("pk", flat=True))
     for start in range(0, len(ids), BATCH):
         yield ids[start : start + BATCH]
 
@@ -153,11 +156,11 @@ def summaries_differing() -> Iterator[tuple[int, list[str]]]:
                 yield pk, differing
 
 
-def summaries_rebuild() -> int:
-    """Rebuild every course's summary, a batch of courses per transaction; returns how many
-    rows were written."""
+def summaries_rebuild(*, missing: bool = False) -> int:
+    """Rebuild every course's summary (only those without one when ``missing``), a batch of
+    courses per transaction; returns how many rows were written."""
     count = 0
-    for batch in _batches():
+    for batch in _batches(missing=missing):
         with transaction.atomic():
             CourseSummary.objects.bulk_create(
                 fresh_summaries(batch).values(),

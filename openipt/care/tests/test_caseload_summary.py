@@ -18,7 +18,11 @@ from openipt.measures import services as measures
 from openipt.measures.models import Instrument
 from openipt.measures.scoring import answers_from_entries
 from openipt.measures.selectors import course_off_track, open_alerts_by_course
-from openipt.measures.summary import course_measures_refresh, summaries_rebuild
+from openipt.measures.summary import (
+    course_measures_refresh,
+    summaries_differing,
+    summaries_rebuild,
+)
 from openipt.testing.personas import count_queries, make_client
 from openipt.treatment import services
 from openipt.treatment.models import Course, CourseSummary, Session
@@ -219,6 +223,18 @@ def test_the_rebuild_command_rebuilds_and_checks_every_row(personas, caseload_co
     assert "Every course summary matches its records." in _command("--check")
     row = next(r for r in selectors.caseload(personas.alice) if r.course.pk == busy.pk)
     assert not row.risk_concerns
+
+
+def test_missing_builds_only_the_rows_that_are_not_there(personas, caseload_courses):
+    """After an upgrade (``make run``): courses without a row get one; others are left."""
+    busy, gone = caseload_courses[0], caseload_courses[2]
+    Session.objects.filter(course=busy, number=6).update(risk_check=Session.Risk.NO_CONCERNS)
+    CourseSummary.objects.filter(course=gone).delete()
+    assert "Rebuilt 1 course summaries." in _command("--missing")
+    assert CourseSummary.objects.filter(course=gone).exists()
+    stale = [pk for pk, _ in summaries_differing()]
+    assert stale == [busy.pk]  # written past the services, and not missing: left as it was
+    assert "Rebuilt 0 course summaries." in _command("--missing")
 
 
 def test_a_refresh_without_a_row_makes_one(personas):

@@ -1,9 +1,11 @@
-"""``manage.py rebuild_course_summaries [--check]``: the caseload's per-course summary rows
-(``treatment.CourseSummary``, docs/adr/0025-course-summary.md).
+"""``manage.py rebuild_course_summaries [--missing | --check]``: the caseload's per-course
+summary rows (``treatment.CourseSummary``, docs/adr/0025-course-summary.md).
 
 Without options every course's row is computed afresh from its records and scores and
-written. ``--check`` writes nothing: it lists each course whose stored row is missing or
-differs from a fresh computation, and exits with status 1 when there is any.
+written; with ``--missing`` only the courses that have no row yet (``make run`` does this
+after migrating, so an upgraded practice gets its rows). ``--check`` writes nothing: it
+lists each course whose stored row is missing or differs from a fresh computation, and exits
+with status 1 when there is any.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--missing",
+            action="store_true",
+            help="build only the rows of courses that have none (after an upgrade)",
+        )
+        parser.add_argument(
             "--check",
             action="store_true",
             help="report rows that differ from a fresh computation; exit 1 if any",
@@ -29,7 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["check"]:
-            count = summaries_rebuild()
+            count = summaries_rebuild(missing=options["missing"])
             self.stdout.write(f"Rebuilt {count} course summaries.")
             return
         stale = 0
