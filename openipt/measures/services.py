@@ -27,7 +27,10 @@ from openipt.core.versioning import EditConflict
 from openipt.measures import reminders, selectors
 from openipt.measures.models import Administration, Instrument, RiskAlert, SafetyPlan
 from openipt.measures.scoring import AnswerError, ScoreResult, parse_questionnaire_json, score
-from openipt.measures.summary import course_measures_refresh, course_summary_rebuild
+from openipt.measures.summary import (
+    course_score_added,
+    course_summary_rebuild,
+)
 from openipt.treatment import services as treatment_services
 
 if TYPE_CHECKING:
@@ -210,7 +213,7 @@ def administration_enter(
             _alert_save(alert, actor=actor, request=request)
         # Known now, so that whoever asks next (the entry page's redirect) asks no query.
         Administration.risk_alert.related.set_cached_value(administration, alert)
-        course_measures_refresh(course_id=administration.course_id)
+        course_score_added(administration=administration)
         if then is not None:
             then(administration)
     return administration
@@ -593,7 +596,7 @@ def administration_complete(
     if result.flags:
         _alert_raise(administration=administration, actor=actor, request=request)
     reminders.cancel_for_administration(administration)
-    course_measures_refresh(course_id=administration.course_id)
+    course_score_added(administration=administration)
     return administration
 
 

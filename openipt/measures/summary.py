@@ -6,7 +6,9 @@ whole rows for ``manage.py rebuild_course_summaries``.
 A score keeps the instant it was completed and the session it was given in (by id: the
 session's number is read from the records part, which follows a renumbered session), so
 nothing here depends on today or on the reader's time zone. The services of this app call
-``course_measures_refresh`` in their own transaction when they complete a questionnaire.
+``course_score_added`` in their own transaction when they complete a questionnaire (an
+append to the lists in the usual case) and ``course_measures_refresh`` when scores change
+otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,25 @@ from openipt.treatment.protocol import MeasureResult
 ANXIETY_CODES = frozenset({"GAD-7"})
 
 
+_KINDS = (("depression", DEPRESSION_CODES), ("anxiety", ANXIETY_CODES))
+
+
+def _kinds_of(code: str, same_as: str) -> list[str]:
+    """The score lists an instrument's totals belong to (none for most instruments)."""
+    return [kind for kind, codes in _KINDS if code in codes or same_as in codes]
+
+
+def _score_entry(
+    code: str, same_as: str, total: Any, completed_at: dt.datetime | None, session_id: int | None
+) -> list[Any]:
+    return [
+        same_as or code,  # a translation is its built-in
+        float(total or 0),
+        completed_at.astimezone(dt.UTC).isoformat() if completed_at else None,
+        session_id,
+    ]
+
+
 def _scores(course_ids: list[int]) -> dict[tuple[str, int], list[list[Any]]]:
     """By (``"depression"`` or ``"anxiety"``, course id): the valid totals, oldest first. A
     few columns in one query, no model instance: this runs inside every questionnaire's
@@ -49,15 +70,9 @@ def _scores(course_ids: list[int]) -> dict[tuple[str, int], list[list[Any]]]:
     )  # fmt: skip
     found: dict[tuple[str, int], list[list[Any]]] = defaultdict(list)
     for course_id, code, same_as, total, completed_at, session_id in rows:
-        score = [
-            same_as or code,  # a translation is its built-in
-            float(total or 0),
-            completed_at.astimezone(dt.UTC).isoformat() if completed_at else None,
-            session_id,
-        ]
-        for kind, kind_codes in (("depression", DEPRESSION_CODES), ("anxiety", ANXIETY_CODES)):
-            if code in kind_codes or same_as in kind_codes:
-                found[kind, course_id].append(score)
+        score = _score_entry(code, same_as, total, completed_at, session_id)
+        for kind in _kinds_of(code, same_as or ""):
+            found[kind, course_id].append(score)
     return found
 
 
@@ -88,6 +103,54 @@ def course_measures_refresh(*, course_id: int | None) -> None:
         measures=course_measures(course_id), updated_at=timezone.now()
     ):
         course_summary_rebuild(course_id=course_id)
+
+
+def course_score_added(*, administration: Administration) -> None:
+    """After one questionnaire of a course is completed (in the same transaction): its total
+    appended to the summary's score lists when it is the course's newest, the usual case,
+    without reading the course's other scores again; otherwise the scores part recomputed.
+    Nothing for a questionnaire whose totals the summary does not keep. The row is locked
+    first (on PostgreSQL; SQLite's write lock is already held), so two completions on one
+    course at once each see the other's."""
+    course_id = administration.course_id
+    instrument = administration.instrument
+    kinds = _kinds_of(instrument.code, instrument.same_as or "")
+    completed = administration.status == Administration.Status.COMPLETED
+    if course_id is None or not kinds or administration.total is None or not completed:
+        return
+    stored = (
+        CourseSummary.objects.select_for_update()
+        .filter(course_id=course_id)
+        .values_list("measures", flat=True)
+        .first()
+    )
+    moment = administration.completed_at
+    if stored is None or moment is None or not _latest(stored, kinds, moment):
+        course_measures_refresh(course_id=course_id)
+        return
+    entry = _score_entry(
+        instrument.code, instrument.same_as or "", administration.total, moment,
+        administration.session_id,
+    )  # fmt: skip
+    for kind in kinds:
+        stored[kind].append(entry)
+    CourseSummary.objects.filter(course_id=course_id).update(
+        measures=stored, updated_at=timezone.now()
+    )
+
+
+def _latest(stored: dict[str, Any], kinds: list[str], moment: dt.datetime) -> bool:
+    """Whether a score completed at ``moment`` goes last in these lists: later than every
+    score in them (lists are oldest first; a tie is ordered by creation, so it is left to a
+    recomputation)."""
+    for kind in kinds:
+        scores = stored.get(kind)
+        if scores is None:
+            return False
+        last = scores[-1][2] if scores else None
+        if last is not None and dt.datetime.fromisoformat(last) >= moment:
+            return False
+    return True
 
 
 def fresh_summaries(course_ids: list[int]) -> dict[int, CourseSummary]:
