@@ -213,7 +213,7 @@ def administration_enter(
             _alert_save(alert, actor=actor, request=request)
         # Known now, so that whoever asks next (the entry page's redirect) asks no query.
         Administration.risk_alert.related.set_cached_value(administration, alert)
-        course_score_added(administration=administration)
+        course_score_added(administration=administration, new_row=True)
         if then is not None:
             then(administration)
     return administration
@@ -596,7 +596,7 @@ def administration_complete(
     if result.flags:
         _alert_raise(administration=administration, actor=actor, request=request)
     reminders.cancel_for_administration(administration)
-    course_score_added(administration=administration)
+    course_score_added(administration=administration, new_row=False)
     return administration
 
 

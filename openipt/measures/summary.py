@@ -105,13 +105,15 @@ def course_measures_refresh(*, course_id: int | None) -> None:
         course_summary_rebuild(course_id=course_id)
 
 
-def course_score_added(*, administration: Administration) -> None:
+def course_score_added(*, administration: Administration, new_row: bool) -> None:
     """After one questionnaire of a course is completed (in the same transaction): its total
     appended to the summary's score lists when it is the course's newest, the usual case,
     without reading the course's other scores again; otherwise the scores part recomputed.
     Nothing for a questionnaire whose totals the summary does not keep. The row is locked
     first (on PostgreSQL; SQLite's write lock is already held), so two completions on one
-    course at once each see the other's."""
+    course at once each see the other's. ``new_row``: the administration was created just
+    now, so it is also the newest of any scores with the same time (entries in one session
+    take the session's time); a completed assignment is an older row."""
     course_id = administration.course_id
     instrument = administration.instrument
     kinds = _kinds_of(instrument.code, instrument.same_as or "")
@@ -125,7 +127,7 @@ def course_score_added(*, administration: Administration) -> None:
         .first()
     )
     moment = administration.completed_at
-    if stored is None or moment is None or not _latest(stored, kinds, moment):
+    if stored is None or moment is None or not _latest(stored, kinds, moment, tie=new_row):
         course_measures_refresh(course_id=course_id)
         return
     entry = _score_entry(
@@ -139,16 +141,20 @@ def course_score_added(*, administration: Administration) -> None:
     )
 
 
-def _latest(stored: dict[str, Any], kinds: list[str], moment: dt.datetime) -> bool:
-    """Whether a score completed at ``moment`` goes last in these lists: later than every
-    score in them (lists are oldest first; a tie is ordered by creation, so it is left to a
-    recomputation)."""
+def _latest(stored: dict[str, Any], kinds: list[str], moment: dt.datetime, *, tie: bool) -> bool:
+    """Whether a score completed at ``moment`` goes last in these lists (oldest first, a tie
+    ordered by creation): later than every score in them, or as late as the last when
+    ``tie`` (it was created after them)."""
     for kind in kinds:
         scores = stored.get(kind)
         if scores is None:
             return False
-        last = scores[-1][2] if scores else None
-        if last is not None and dt.datetime.fromisoformat(last) >= moment:
+        if not scores:
+            continue
+        if scores[-1][2] is None:  # not a stored completion time: recompute
+            return False
+        last = dt.datetime.fromisoformat(scores[-1][2])
+        if last > moment or (last == moment and not tie):
             return False
     return True
 

@@ -79,3 +79,32 @@ def test_a_course_without_a_row_gets_one(personas):
     CourseSummary.objects.filter(course=course).delete()
     _enter(personas, course, "PHQ-9", "111111000")
     assert _matches(course) == []
+
+
+def test_entries_in_one_session_share_its_time_and_are_appended_in_order(personas):
+    """Two PHQ-9s entered in the same session take the session's time: the second is the
+    newer (created later) and is appended after the first."""
+    from openipt.treatment.tests.factories import make_session
+
+    course = make_course(personas.alice, personas.dana)
+    session = make_session(personas.alice, course, 1)
+    instrument = Instrument.objects.get(code="PHQ-9", practice__isnull=True)
+    for digits in ("333333000", "111111000"):
+        services.administration_enter(
+            actor=personas.alice, course=course, instrument=instrument, session=session,
+            answers=answers_from_entries(instrument.parsed, [int(c) for c in digits]),
+        )  # fmt: skip
+    assert _matches(course) == []
+    stored = CourseSummary.objects.get(course=course).measures["depression"]
+    assert [entry[1] for entry in stored] == [18.0, 6.0]
+    assert stored[0][2] == stored[1][2]
+
+
+def test_a_stored_score_without_a_time_is_recomputed(personas):
+    course = make_course(personas.alice, personas.dana)
+    _enter(personas, course, "PHQ-9", "333333000")
+    row = CourseSummary.objects.get(course=course)
+    row.measures["depression"][0][2] = None
+    row.save(update_fields=["measures"])
+    _enter(personas, course, "PHQ-9", "111111000")
+    assert _matches(course) == []
