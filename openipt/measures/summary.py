@@ -99,6 +99,13 @@ def course_measures_refresh(*, course_id: int | None) -> None:
     belongs to no course). A course without a summary row gets the whole row."""
     if course_id is None:
         return
+    # Locked before the scores are read (as ``course_score_added``).
+    CourseSummary.objects.select_for_update().filter(course_id=course_id).values_list("pk").first()
+    _measures_recompute(course_id)
+
+
+def _measures_recompute(course_id: int) -> None:
+    """The scores part afresh, for a row already locked (the whole row when missing)."""
     if not CourseSummary.objects.filter(course_id=course_id).update(
         measures=course_measures(course_id), updated_at=timezone.now()
     ):
@@ -128,7 +135,7 @@ def course_score_added(*, administration: Administration, new_row: bool) -> None
     )
     moment = administration.completed_at
     if stored is None or moment is None or not _latest(stored, kinds, moment, tie=new_row):
-        course_measures_refresh(course_id=course_id)
+        _measures_recompute(course_id)
         return
     entry = _score_entry(
         instrument.code, instrument.same_as or "", administration.total, moment,
