@@ -376,17 +376,13 @@ class SummaryRead:
     own_measures: tuple[protocol.MeasureResult, ...]  # the course's own, without the carried
 
 
-def _latest_of(results: Sequence[protocol.MeasureResult]) -> protocol.MeasureResult | None:
-    return max(results, key=lambda m: (m.on or dt.date.min, m.session_number or 0), default=None)
-
-
 def summary_carried(previous: CourseSummary | None) -> protocol.MeasureResult | None:
     """``carried_baseline`` from the summary of the course this one follows."""
     if previous is None:
         return None
     numbers = records_summary.read_records(previous.records).numbers
     assert previous.measures is not None  # noqa: S101 - the caller reads only complete rows
-    latest = _latest_of(measure_summary.depression_results(previous.measures, numbers))
+    latest = latest_of(measure_summary.depression_results(previous.measures, numbers))
     if latest is None:
         return None
     return protocol.MeasureResult(latest.instrument, latest.total, latest.on, session_number=0)
@@ -564,7 +560,7 @@ def guidance_of(
     open_alerts: Sequence[RiskAlert] = (),
 ) -> CourseGuidance:
     """``guidance_for`` over a course's protocol inputs, however they were gathered (the
-    course's records, or its summary row: ``summary_state``)."""
+    course's records, or its summary row: ``summary_read``)."""
     today = today or timezone.localdate()
     result = protocol.evaluate(state, today=today)
     work = protocol.worklist(state, result)

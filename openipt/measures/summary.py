@@ -7,8 +7,8 @@ A score keeps the instant it was completed and the session it was given in (by i
 session's number is read from the records part, which follows a renumbered session), so
 nothing here depends on today or on the reader's time zone. The services of this app call
 ``course_score_added`` in their own transaction when they complete a questionnaire (an
-append to the lists in the usual case) and ``course_measures_refresh`` when scores change
-otherwise.
+append to the lists in the usual case, else a recomputation) and ``course_summary_rebuild``
+after a session note.
 """
 
 from __future__ import annotations
@@ -94,16 +94,6 @@ def course_measures(course_id: int) -> dict[str, Any]:
     return measures_for([course_id])[course_id]
 
 
-def course_measures_refresh(*, course_id: int | None) -> None:
-    """Recompute the scores part of one course's summary (nothing for a questionnaire that
-    belongs to no course). A course without a summary row gets the whole row."""
-    if course_id is None:
-        return
-    # Locked before the scores are read (as ``course_score_added``).
-    CourseSummary.objects.select_for_update().filter(course_id=course_id).values_list("pk").first()
-    _measures_recompute(course_id)
-
-
 def _measures_recompute(course_id: int) -> None:
     """The scores part afresh, for a row already locked (the whole row when missing)."""
     if not CourseSummary.objects.filter(course_id=course_id).update(
@@ -128,7 +118,7 @@ def course_score_added(*, administration: Administration, new_row: bool) -> None
     if course_id is None or not kinds or administration.total is None or not completed:
         return
     stored = (
-        CourseSummary.objects.select_for_update()
+        CourseSummary.objects.select_for_update()  # as ``records_summary.summary_lock``
         .filter(course_id=course_id)
         .values_list("measures", flat=True)
         .first()
@@ -196,6 +186,7 @@ _FIELDS = (
 
 def course_summary_rebuild(*, course_id: int) -> None:
     """Write the whole row for one course afresh."""
+    records_summary.summary_lock(course_id=course_id)
     fresh = fresh_summary(course_id)
     CourseSummary.objects.update_or_create(
         course_id=course_id, defaults={name: getattr(fresh, name) for name in _FIELDS}

@@ -207,13 +207,18 @@ def course_summary_create(*, course: Course) -> CourseSummary:
     )
 
 
+def summary_lock(*, course_id: int) -> None:
+    """Lock the course's summary row before a refresh reads its inputs (on PostgreSQL;
+    SQLite's write lock is already held), so two writes on one course at once each see the
+    other's. Every refresh, of either part, calls it first."""
+    CourseSummary.objects.select_for_update().filter(course_id=course_id).values_list("pk").first()
+
+
 def course_summary_refresh(*, course_id: int) -> None:
     """Recompute the records part of one course's summary from the database. A course that
     has no summary yet gets one whose scores are still to be computed (``measures`` null:
     readers then work from the records, and ``rebuild_course_summaries`` fills it in)."""
-    # The row is locked before its inputs are read (on PostgreSQL; SQLite's write lock is
-    # already held), so two writes on one course at once each see the other's records.
-    CourseSummary.objects.select_for_update().filter(course_id=course_id).values_list("pk").first()
+    summary_lock(course_id=course_id)
     fields = summary_fields(course_id)
     updated = CourseSummary.objects.filter(course_id=course_id)
     if not updated.update(**fields, updated_at=timezone.now()):

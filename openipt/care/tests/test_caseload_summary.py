@@ -19,7 +19,6 @@ from openipt.measures.models import Instrument
 from openipt.measures.scoring import answers_from_entries
 from openipt.measures.selectors import course_off_track, open_alerts_by_course
 from openipt.measures.summary import (
-    course_measures_refresh,
     summaries_differing,
     summaries_rebuild,
 )
@@ -245,7 +244,11 @@ def test_a_refresh_without_a_row_makes_one(personas):
     assert CourseSummary.objects.get(course=course).measures is None
     assert selectors.caseload(personas.alice)[0].latest_session == 1
     CourseSummary.objects.filter(course=course).delete()
-    course_measures_refresh(course_id=course.pk)  # the whole row
+    phq9 = Instrument.objects.get(code="PHQ-9", practice__isnull=True)
+    measures.administration_enter(  # a score's write on a course without a row: the whole row
+        actor=personas.alice, course=course, instrument=phq9,
+        answers=answers_from_entries(phq9.parsed, [1, 1, 1, 1, 1, 1, 0, 0, 0]),
+    )  # fmt: skip
     assert "Every course summary matches its records." in _command("--check")
 
 
